@@ -1,0 +1,5 @@
+"""`tfp.bijectors.Bijector` subclasses that compose with everything in TFP."""
+
+from tfp_flows.bijectors.inverse_autoregressive import InverseAutoregressiveFlow
+from tfp_flows.bijectors.masked_autoregressive import MaskedAutoregressiveFlow
+from tfp_flows.bijectors.mixture_cdf import MixtureCDF

@@ -1,0 +1,45 @@
+"""Input checks shared by the bijectors: static shapes and dtypes up front, finiteness
+under `validate_args=True`."""
+
+import tensorflow as tf
+
+
+def check_event_shape(x, event_shape, name):
+  """Raises `ValueError` unless `x` is `[..., *event_shape]` (checked on the static shape)."""
+  event_shape = list(event_shape)
+  rank = x.shape.rank
+  if rank is not None and rank < len(event_shape):
+    raise ValueError(
+        f"Expected {name} of shape [..., {', '.join(map(str, event_shape))}]. "
+        f"Received: {name}.shape={x.shape}")
+  if rank is not None and event_shape:
+    got = x.shape[rank - len(event_shape):].as_list()
+    if any(g is not None and g != e for g, e in zip(got, event_shape)):
+      raise ValueError(
+          f"Expected {name} of shape [..., {', '.join(map(str, event_shape))}]. "
+          f"Received: {name}.shape={x.shape}")
+
+
+def maybe_assert_finite(x, validate_args, name):
+  """With `validate_args`, fails with `InvalidArgumentError` on NaN/Inf in `x`."""
+  if not validate_args:
+    return x
+  return tf.debugging.assert_all_finite(x, f"Expected finite values in {name}.")
+
+
+def variables_of(layer):
+  """The `tf.Variable`s behind a Keras 3 layer's weights.
+
+  Keras 3 variables are invisible to `tf.Module`; keeping their backing `tf.Variable`s on
+  the bijector makes `bijector.trainable_variables` (and a `TransformedDistribution`'s)
+  list them, so hand-written `tf.GradientTape` loops train them.
+  """
+  return tuple(v.value for v in layer.trainable_weights)
+
+
+def check_transform_params(made, transform):
+  """Raises `ValueError` unless the conditioner outputs what the transformer consumes."""
+  if made.params != transform.num_params:
+    raise ValueError(
+        f"Expected a MADE with params={transform.num_params} for {transform!r}. "
+        f"Received: made.params={made.params}")

@@ -1,0 +1,27 @@
+"""Likelihood summaries used to compare flows across papers."""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+
+def bits_per_dim(log_prob, event_shape, num_bins=None):
+  """Bits per dimension of discrete data from a continuous log-density.
+
+  `bpd = (-log_prob + D log K) / (D ln 2)` with `D = prod(event_shape)`, `K = num_bins`,
+  where `log_prob` is the log-density of the dequantized data scaled to [0, 1)
+  (`x_tilde = (x + u) / K`) including every preprocessing log-det. With
+  `num_bins=None`, `log_prob` is taken as already discrete (no `D log K` term).
+  """
+  num_dims = float(np.prod(event_shape))
+  log_prob = tf.convert_to_tensor(log_prob)
+  nats = -log_prob
+  if num_bins is not None:
+    nats += num_dims * math.log(num_bins)
+  return nats / (num_dims * math.log(2.))
+
+
+def nats_per_dim(log_prob, event_shape):
+  """`-log_prob / D`, the unit of the 2-D toy benchmarks."""
+  return -tf.convert_to_tensor(log_prob) / float(np.prod(event_shape))

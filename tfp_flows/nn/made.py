@@ -1,0 +1,166 @@
+"""MADE: masked autoencoder for distribution estimation (Germain et al., 2015).
+
+A masked MLP whose output `i` depends only on the inputs that come before `i` in an
+ordering. It is the conditioner of MAF and IAF.
+
+References:
+  Germain, Gregor, Murray, Larochelle. MADE: Masked Autoencoder for Distribution
+  Estimation. ICML 2015. https://arxiv.org/abs/1502.03509
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+ORDERS = ("left-to-right", "right-to-left", "random")
+
+
+def input_degrees(event_size, input_order, seed=None):
+  """Degrees 1..D of the inputs: input `i` may influence outputs of larger degree."""
+  if isinstance(input_order, str):
+    if input_order == "left-to-right":
+      return np.arange(1, event_size + 1)
+    if input_order == "right-to-left":
+      return np.arange(event_size, 0, -1)
+    if input_order == "random":
+      return np.random.default_rng(seed).permutation(event_size) + 1
+    raise ValueError(
+        f"Expected input_order in {ORDERS} or an array. Received: input_order={input_order!r}")
+  order = np.asarray(input_order)
+  if order.shape != (event_size,) or sorted(order.tolist()) != list(range(1, event_size + 1)):
+    raise ValueError(
+        f"Expected input_order to be a permutation of 1..{event_size}. "
+        f"Received: input_order={input_order!r}")
+  return order.astype(np.int64)
+
+
+def hidden_degrees(num_units, event_size):
+  """Evenly spread degrees in [1, D - 1] (all 0 when D == 1: no input reaches a unit)."""
+  return np.ceil(np.arange(1, num_units + 1) * (event_size - 1) / (num_units + 1)).astype(np.int64)
+
+
+def masks(degrees_in, hidden_units):
+  """Masks `[fan_in, fan_out]` of the hidden layers and the output layer (per dimension)."""
+  event_size = len(degrees_in)
+  result, previous = [], degrees_in
+  for units in hidden_units:
+    current = hidden_degrees(units, event_size)
+    result.append((current[np.newaxis, :] >= previous[:, np.newaxis]).astype(np.float32))
+    previous = current
+  result.append((degrees_in[np.newaxis, :] > previous[:, np.newaxis]).astype(np.float32))
+  return result
+
+
+@keras.saving.register_keras_serializable(package="tfp_flows")
+class MADE(keras.layers.Layer):
+  """Masked MLP, `[..., D] -> [..., D, params]`, autoregressive in `input_order`.
+
+  `output[..., i, :]` depends only on `x[..., j]` with `order[j] < order[i]` (and on the
+  conditional input, which feeds the first hidden layer unmasked).
+
+  Args:
+    params: number of outputs per dimension (2 for an affine MAF).
+    event_shape: `[D]` or `D`, the size of the input vector.
+    hidden_units: non-empty list of hidden layer widths.
+    conditional_event_shape: `[C]` or `None`; shape of an optional context input.
+    input_order: "left-to-right", "right-to-left", "random" or a permutation of 1..D.
+    activation: hidden activation.
+    seed: seed of the "random" order.
+    kernel_initializer, output_kernel_initializer: initialisers of the hidden and output
+      kernels. A small random output layer makes a flow start near the identity.
+  """
+
+  def __init__(self, params, event_shape, hidden_units, conditional_event_shape=None,
+               input_order="left-to-right", activation="relu", seed=None,
+               kernel_initializer="glorot_uniform", output_kernel_initializer=None,
+               **kwargs):
+    super().__init__(**kwargs)
+    if not isinstance(params, (int, np.integer)) or params < 1:
+      raise ValueError(f"Expected params to be an int >= 1. Received: params={params!r}")
+    self.params = int(params)
+    self.event_size = _vector_size(event_shape, "event_shape")
+    self.hidden_units = [int(u) for u in hidden_units]
+    if not self.hidden_units or min(self.hidden_units) < 1:
+      raise ValueError(
+          "Expected hidden_units to be a non-empty list of positive ints. "
+          f"Received: hidden_units={hidden_units!r}")
+    self.conditional_size = (None if conditional_event_shape is None else
+                             _vector_size(conditional_event_shape, "conditional_event_shape"))
+    self.degrees = input_degrees(self.event_size, input_order, seed)
+    self.input_order = input_order if isinstance(input_order, str) and input_order != "random" \
+        else self.degrees.tolist()
+    self.activation = keras.activations.get(activation)
+    self.kernel_initializer = keras.initializers.get(kernel_initializer)
+    self.output_kernel_initializer = keras.initializers.get(
+        output_kernel_initializer or keras.initializers.VarianceScaling(1e-2))
+    self.build()
+
+  @property
+  def event_shape(self):
+    return [self.event_size]
+
+  def build(self, input_shape=None):
+    del input_shape  # Shapes come from the constructor.
+    self._masks = masks(self.degrees, self.hidden_units)
+    # Output units are laid out [D, params]: each dimension's mask repeats per param.
+    self._masks[-1] = np.repeat(self._masks[-1], self.params, axis=1)
+    fan_ins = [self.event_size] + self.hidden_units
+    fan_outs = self.hidden_units + [self.event_size * self.params]
+    self.kernels, self.biases = [], []
+    for i, (fan_in, fan_out) in enumerate(zip(fan_ins, fan_outs)):
+      last = i == len(self.hidden_units)
+      self.kernels.append(self.add_weight(
+          shape=(fan_in, fan_out), name=f"kernel_{i}",
+          initializer=self.output_kernel_initializer if last else self.kernel_initializer))
+      self.biases.append(self.add_weight(shape=(fan_out,), name=f"bias_{i}", initializer="zeros"))
+    self.conditional_kernel = None
+    if self.conditional_size is not None:
+      self.conditional_kernel = self.add_weight(
+          shape=(self.conditional_size, self.hidden_units[0]), name="conditional_kernel",
+          initializer=self.kernel_initializer)
+    self.built = True
+
+  def call(self, x, conditional_input=None):
+    """`x: [..., D]`, `conditional_input: [..., C]` -> `[..., D, params]`."""
+    if (conditional_input is None) != (self.conditional_size is None):
+      raise ValueError(
+          "Expected conditional_input exactly when conditional_event_shape is set. Received: "
+          f"conditional_event_shape={self.conditional_size}, "
+          f"conditional_input={'None' if conditional_input is None else 'a tensor'}")
+    batch_shape = tf.shape(x)[:-1]
+    if conditional_input is not None:
+      # Batch dims of x and of the context broadcast against each other.
+      batch_shape = tf.broadcast_dynamic_shape(batch_shape, tf.shape(conditional_input)[:-1])
+      x = tf.broadcast_to(x, tf.concat([batch_shape, [self.event_size]], 0))
+      context = tf.broadcast_to(conditional_input, tf.concat([batch_shape, [self.conditional_size]], 0))
+      context = tf.reshape(tf.cast(context, x.dtype), [-1, self.conditional_size])
+    h = tf.reshape(x, [-1, self.event_size])
+    for i, (kernel, bias) in enumerate(zip(self.kernels, self.biases)):
+      h = tf.matmul(h, kernel * tf.constant(self._masks[i], kernel.dtype)) + bias
+      if i == 0 and conditional_input is not None:
+        h += tf.matmul(context, self.conditional_kernel)
+      if i < len(self.hidden_units):
+        h = self.activation(h)
+    return tf.reshape(h, tf.concat([batch_shape, [self.event_size, self.params]], 0))
+
+  def compute_output_shape(self, input_shape):
+    return tuple(input_shape[:-1]) + (self.event_size, self.params)
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(
+        params=self.params, event_shape=[self.event_size], hidden_units=self.hidden_units,
+        conditional_event_shape=(None if self.conditional_size is None
+                                 else [self.conditional_size]),
+        input_order=self.input_order,
+        activation=keras.activations.serialize(self.activation),
+        kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+        output_kernel_initializer=keras.initializers.serialize(self.output_kernel_initializer))
+    return config
+
+
+def _vector_size(shape, name):
+  size = np.asarray(shape).reshape(-1)
+  if size.size != 1 or not size[0] >= 1:
+    raise ValueError(f"Expected {name} to be [D] with D >= 1. Received: {name}={shape!r}")
+  return int(size[0])
