@@ -21,8 +21,9 @@ class MixtureCDF(tfb.Bijector):
 
   has exactly the mixture's log-density. `inverse` is numeric (Newton-bisection in logit
   space, fixed iteration count, XLA-compatible): within ~1e-5 of the true quantile in
-  float32 for `y` in the bulk; `y` is clipped to `[tiny, 1 - eps/2]`, so 0 and 1 map to
-  finite far-tail points instead of NaN/inf.
+  float32 for `y` in the bulk. Both directions clip `y` to `[tiny, 1 - eps/2]`: far tails
+  (where the CDF rounds to 0 or 1) map to finite points instead of NaN/inf, and a uniform
+  base's `log_prob` stays finite there.
 
   Args:
     num_components: K >= 1.
@@ -83,7 +84,13 @@ class MixtureCDF(tfb.Bijector):
   def _forward(self, x):
     x = self._check(x, "x")
     log_cdf, _ = mixture_cdf.log_cdf_and_log_survival(x, *self._mixture())
-    return tf.exp(log_cdf)
+    return self._clip_to_open_interval(tf.exp(log_cdf))
+
+  def _clip_to_open_interval(self, y):
+    # Far tails saturate to 0 or 1 in floating point; keeping y inside (0, 1) keeps a
+    # uniform base's log_prob finite there (TFP's Uniform excludes its upper end).
+    eps = np.finfo(self.dtype.as_numpy_dtype)
+    return tf.clip_by_value(y, eps.tiny, 1. - eps.eps / 2.)
 
   def _forward_log_det_jacobian(self, x):
     x = self._check(x, "x")
@@ -92,15 +99,16 @@ class MixtureCDF(tfb.Bijector):
   def _inverse(self, y):
     y = self._check(y, "y")
     if self.validate_args:
-      y = tf.debugging.assert_greater_equal(y, tf.zeros([], y.dtype), "Expected y >= 0.")
-      y = tf.debugging.assert_less_equal(y, tf.ones([], y.dtype), "Expected y <= 1.")
-    eps = np.finfo(self.dtype.as_numpy_dtype)
-    y = tf.clip_by_value(y, eps.tiny, 1. - eps.eps / 2.)
+      with tf.control_dependencies([
+          tf.debugging.assert_greater_equal(y, tf.zeros([], y.dtype), "Expected y >= 0."),
+          tf.debugging.assert_less_equal(y, tf.ones([], y.dtype), "Expected y <= 1.")]):
+        y = tf.identity(y)
+    y = self._clip_to_open_interval(y)
     z = tf.math.log(y) - tf.math.log1p(-y)
     return mixture_cdf.inverse_logit_cdf(z, *self._mixture(), num_iterations=self._num_iterations)
 
-  def _inverse_log_det_jacobian(self, y):
-    return -self._forward_log_det_jacobian(self._inverse(y))
+  # No `_inverse_log_det_jacobian`: TFP then uses `-fldj(self.inverse(y))` through its
+  # cache, so a density evaluated at points the bijector produced stays exact.
 
   @classmethod
   def _is_increasing(cls):
