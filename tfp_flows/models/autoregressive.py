@@ -1,11 +1,13 @@
 """Ready-made autoregressive flows: functions that return a `tfd.TransformedDistribution`."""
 
+import keras
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_flows import bijectors
 from tfp_flows import nn
+from tfp_flows import transformers
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
@@ -61,10 +63,11 @@ def bijector_kwargs(distribution, conditional_input):
   Use as `dist.log_prob(x, bijector_kwargs=bijector_kwargs(dist, c))` (and in `sample`).
   """
   bijector = distribution.bijector
-  layers = bijector.bijectors if isinstance(bijector, tfb.Chain) else [bijector]
+  is_chain = hasattr(bijector, "bijectors")  # tfb.Chain(...) builds a private subclass.
+  layers = bijector.bijectors if is_chain else [bijector]
   kwargs = {b.name: {"conditional_input": conditional_input}
             for b in layers if getattr(getattr(b, "made", None), "conditional_size", None)}
-  return kwargs if isinstance(bijector, tfb.Chain) else next(iter(kwargs.values()), {})
+  return kwargs if is_chain else next(iter(kwargs.values()), {})
 
 
 def _autoregressive_flow(layer_class, event_size, num_layers, hidden_units, transform,
@@ -73,16 +76,17 @@ def _autoregressive_flow(layer_class, event_size, num_layers, hidden_units, tran
   if not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
     raise ValueError(f"Expected num_layers to be an int >= 1. Received: num_layers={num_layers!r}")
   dtype = tf.as_dtype(dtype)
-  params = 2 if transform == "affine" else 3 * (num_components or 5)
-  keras_seed = seed
+  if transform == "mixture_cdf":
+    transform = transformers.MixtureCDFLogit(5 if num_components is None else num_components)
+  transform = transformers.get(transform)
   layers = []  # In forward (base -> data) order.
   for i in range(num_layers):
     if i:
       layers.append(tfb.Permute(np.arange(event_size)[::-1], name=f"{name}_reverse_{i}"))
-    made = nn.MADE(params, [event_size], hidden_units,
+    made = nn.MADE(transform.num_params, [event_size], hidden_units,
                    conditional_event_shape=conditional_event_shape, activation=activation,
                    dtype=dtype.name, name=f"{name}_made_{i}",
-                   kernel_initializer=_initializer(keras_seed, i))
+                   kernel_initializer=_initializer(seed, i))
     layers.append(layer_class(made, transform=transform, validate_args=validate_args,
                               name=f"{name}_{i}"))
   return tfd.TransformedDistribution(
@@ -91,7 +95,6 @@ def _autoregressive_flow(layer_class, event_size, num_layers, hidden_units, tran
 
 
 def _initializer(seed, layer):
-  import keras  # pylint: disable=g-import-not-at-top
   return keras.initializers.GlorotUniform(seed=None if seed is None else seed + layer)
 
 

@@ -55,8 +55,8 @@ def masks(degrees_in, hidden_units):
 class MADE(keras.layers.Layer):
   """Masked MLP, `[..., D] -> [..., D, params]`, autoregressive in `input_order`.
 
-  `output[..., i, :]` depends only on `x[..., j]` with `order[j] < order[i]` (and on the
-  conditional input, which feeds the first hidden layer unmasked).
+  `output[..., i, :]` depends only on `x[..., j]` with `order[j] < order[i]`, and on the
+  conditional input, which feeds the first hidden layer and the output layer unmasked.
 
   Args:
     params: number of outputs per dimension (2 for an affine MAF).
@@ -113,11 +113,16 @@ class MADE(keras.layers.Layer):
           shape=(fan_in, fan_out), name=f"kernel_{i}",
           initializer=self.output_kernel_initializer if last else self.kernel_initializer))
       self.biases.append(self.add_weight(shape=(fan_out,), name=f"bias_{i}", initializer="zeros"))
-    self.conditional_kernel = None
+    self.conditional_kernels = []
     if self.conditional_size is not None:
-      self.conditional_kernel = self.add_weight(
-          shape=(self.conditional_size, self.hidden_units[0]), name="conditional_kernel",
-          initializer=self.kernel_initializer)
+      # The context feeds the first hidden layer and, directly, the outputs: the first
+      # dimension in the order has no hidden unit of its own, and would otherwise ignore it.
+      self.conditional_kernels = [
+          self.add_weight(shape=(self.conditional_size, self.hidden_units[0]),
+                          name="conditional_kernel", initializer=self.kernel_initializer),
+          self.add_weight(shape=(self.conditional_size, self.event_size * self.params),
+                          name="conditional_output_kernel",
+                          initializer=self.output_kernel_initializer)]
     self.built = True
 
   def call(self, x, conditional_input=None):
@@ -137,8 +142,8 @@ class MADE(keras.layers.Layer):
     h = tf.reshape(x, [-1, self.event_size])
     for i, (kernel, bias) in enumerate(zip(self.kernels, self.biases)):
       h = tf.matmul(h, kernel * tf.constant(self._masks[i], kernel.dtype)) + bias
-      if i == 0 and conditional_input is not None:
-        h += tf.matmul(context, self.conditional_kernel)
+      if conditional_input is not None and i in (0, len(self.hidden_units)):
+        h += tf.matmul(context, self.conditional_kernels[min(i, 1)])
       if i < len(self.hidden_units):
         h = self.activation(h)
     return tf.reshape(h, tf.concat([batch_shape, [self.event_size, self.params]], 0))

@@ -27,8 +27,8 @@ def solve_increasing(fn, target, lo, hi, num_iterations=50):
   target = tf.convert_to_tensor(target)
   stop = tf.stop_gradient
   target_sg = stop(target)
-  lo = stop(tf.broadcast_to(lo, tf.shape(target)))
-  hi = stop(tf.broadcast_to(hi, tf.shape(target)))
+  lo = stop(tf.broadcast_to(tf.cast(lo, target.dtype), tf.shape(target)))
+  hi = stop(tf.broadcast_to(tf.cast(hi, target.dtype), tf.shape(target)))
 
   def body(lo, hi, x):
     value, slope = fn(x)
