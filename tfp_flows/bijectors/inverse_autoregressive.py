@@ -1,16 +1,11 @@
 """Inverse autoregressive flow (IAF): sampling in one pass, density of outside data in D."""
 
 import tensorflow as tf
-import tensorflow_probability as tfp
 
-from tfp_flows import transformers
 from tfp_flows.bijectors import _autoregressive
-from tfp_flows.bijectors import _checks
-
-tfb = tfp.bijectors
 
 
-class InverseAutoregressiveFlow(tfb.Bijector):
+class InverseAutoregressiveFlow(_autoregressive.AutoregressiveBijector):
   """`x_i = tau(z_i; theta_i(z_{<i}))` with `theta = MADE(z)`.
 
   `forward` (sampling) is one MADE pass: `x = tau(z; MADE(z))`,
@@ -27,37 +22,19 @@ class InverseAutoregressiveFlow(tfb.Bijector):
 
   def __init__(self, made, transform="affine", validate_args=False,
                name="inverse_autoregressive_flow"):
-    parameters = dict(locals())
-    self._made = made
-    self._transform = transformers.get(transform, made.params)
-    _checks.check_transform_params(made, self._transform)
-    self._made_variables = _checks.variables_of(made)
-    super().__init__(forward_min_event_ndims=1, dtype=tf.as_dtype(made.compute_dtype),
-                     validate_args=validate_args, parameters=parameters, name=name)
+    super().__init__(made, transform, validate_args, dict(locals()), name)
 
-  @property
-  def made(self):
-    return self._made
-
-  @property
-  def transform(self):
-    return self._transform
-
-  def _params(self, z, conditional_input):
-    _checks.check_event_shape(z, self._made.event_shape, "z")
-    z = _checks.maybe_assert_finite(z, self.validate_args, "z")
-    return z, self._made(z, conditional_input=conditional_input)
-
-  def _forward(self, z, conditional_input=None):
-    z, params = self._params(z, conditional_input)
-    return self._transform.forward(z, params)
+  def _augmented_forward(self, z, conditional_input=None):
+    z = self._checked(z, "z")
+    params = self.made(z, conditional_input=conditional_input)
+    fldj = tf.reduce_sum(self.transform.forward_log_det_jacobian(z, params), axis=-1)
+    return self.transform.forward(z, params), {"fldj": fldj, "ildj": -fldj}
 
   def _forward_log_det_jacobian(self, z, conditional_input=None):
-    z, params = self._params(z, conditional_input)
-    return tf.reduce_sum(self._transform.forward_log_det_jacobian(z, params), axis=-1)
+    return self._augmented_forward(z, conditional_input=conditional_input)[1]["fldj"]
 
-  def _inverse(self, x, conditional_input=None):
-    _checks.check_event_shape(x, self._made.event_shape, "x")
-    x = _checks.maybe_assert_finite(x, self.validate_args, "x")
-    step = lambda z: self._transform.inverse(x, self._made(z, conditional_input=conditional_input))
-    return _autoregressive.solve(step, x, self._made.event_size)
+  def _augmented_inverse(self, x, conditional_input=None):
+    x = self._checked(x, "x")
+    step = lambda z, kernels: self.transform.inverse(
+        x, self.made(z, conditional_input=conditional_input, kernels=kernels))
+    return self._solve(step, x), {}

@@ -1,16 +1,11 @@
 """Masked autoregressive flow (MAF): density in one pass, sampling in D passes."""
 
 import tensorflow as tf
-import tensorflow_probability as tfp
 
-from tfp_flows import transformers
 from tfp_flows.bijectors import _autoregressive
-from tfp_flows.bijectors import _checks
-
-tfb = tfp.bijectors
 
 
-class MaskedAutoregressiveFlow(tfb.Bijector):
+class MaskedAutoregressiveFlow(_autoregressive.AutoregressiveBijector):
   """`x_i = tau(z_i; theta_i(x_{<i}))` with `theta = MADE(x)`.
 
   `inverse` (data to base, the density direction) is one MADE pass:
@@ -38,38 +33,19 @@ class MaskedAutoregressiveFlow(tfb.Bijector):
 
   def __init__(self, made, transform="affine", validate_args=False,
                name="masked_autoregressive_flow"):
-    parameters = dict(locals())
-    self._made = made
-    self._transform = transformers.get(transform, made.params)
-    _checks.check_transform_params(made, self._transform)
-    self._made_variables = _checks.variables_of(made)
-    super().__init__(forward_min_event_ndims=1, dtype=tf.as_dtype(made.compute_dtype),
-                     validate_args=validate_args, parameters=parameters, name=name)
+    super().__init__(made, transform, validate_args, dict(locals()), name)
 
-  @property
-  def made(self):
-    return self._made
+  def _augmented_forward(self, z, conditional_input=None):
+    z = self._checked(z, "z")
+    step = lambda x, kernels: self.transform.forward(
+        z, self.made(x, conditional_input=conditional_input, kernels=kernels))
+    return self._solve(step, z), {}
 
-  @property
-  def transform(self):
-    return self._transform
-
-  def _params(self, x, conditional_input):
-    _checks.check_event_shape(x, self._made.event_shape, "x")
-    x = _checks.maybe_assert_finite(x, self.validate_args, "x")
-    return x, self._made(x, conditional_input=conditional_input)
-
-  def _forward(self, z, conditional_input=None):
-    _checks.check_event_shape(z, self._made.event_shape, "z")
-    z = _checks.maybe_assert_finite(z, self.validate_args, "z")
-    step = lambda x: self._transform.forward(z, self._made(x, conditional_input=conditional_input))
-    return _autoregressive.solve(step, z, self._made.event_size)
-
-  def _inverse(self, x, conditional_input=None):
-    x, params = self._params(x, conditional_input)
-    return self._transform.inverse(x, params)
+  def _augmented_inverse(self, x, conditional_input=None):
+    x = self._checked(x, "x")
+    params = self.made(x, conditional_input=conditional_input)
+    ildj = tf.reduce_sum(self.transform.inverse_log_det_jacobian(x, params), axis=-1)
+    return self.transform.inverse(x, params), {"ildj": ildj, "fldj": -ildj}
 
   def _inverse_log_det_jacobian(self, x, conditional_input=None):
-    x, params = self._params(x, conditional_input)
-    return tf.reduce_sum(self._transform.inverse_log_det_jacobian(x, params), axis=-1)
-
+    return self._augmented_inverse(x, conditional_input=conditional_input)[1]["ildj"]

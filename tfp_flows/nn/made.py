@@ -125,8 +125,16 @@ class MADE(keras.layers.Layer):
                           initializer=self.output_kernel_initializer)]
     self.built = True
 
-  def call(self, x, conditional_input=None):
-    """`x: [..., D]`, `conditional_input: [..., C]` -> `[..., D, params]`."""
+  def masked_kernels(self):
+    """The kernels times their masks; pass them to `call` to skip re-masking in a loop."""
+    return [kernel * tf.constant(mask, kernel.dtype)
+            for kernel, mask in zip(self.kernels, self._masks)]
+
+  def call(self, x, conditional_input=None, kernels=None):
+    """`x: [..., D]`, `conditional_input: [..., C]` -> `[..., D, params]`.
+
+    `kernels`: optional result of `masked_kernels()` (for repeated calls).
+    """
     if (conditional_input is None) != (self.conditional_size is None):
       raise ValueError(
           "Expected conditional_input exactly when conditional_event_shape is set. Received: "
@@ -140,8 +148,8 @@ class MADE(keras.layers.Layer):
       context = tf.broadcast_to(conditional_input, tf.concat([batch_shape, [self.conditional_size]], 0))
       context = tf.reshape(tf.cast(context, x.dtype), [-1, self.conditional_size])
     h = tf.reshape(x, [-1, self.event_size])
-    for i, (kernel, bias) in enumerate(zip(self.kernels, self.biases)):
-      h = tf.matmul(h, kernel * tf.constant(self._masks[i], kernel.dtype)) + bias
+    for i, (kernel, bias) in enumerate(zip(kernels or self.masked_kernels(), self.biases)):
+      h = tf.matmul(h, kernel) + bias
       if conditional_input is not None and i in (0, len(self.hidden_units)):
         h += tf.matmul(context, self.conditional_kernels[min(i, 1)])
       if i < len(self.hidden_units):
