@@ -104,7 +104,7 @@ def test_raises_on_wrong_shape_or_dtype():
   bijector = make_bijector()
   with pytest.raises(ValueError, match=r"Expected x of shape \[\.\.\., 3\]"):
     bijector.forward(tf.zeros([5, 2]))
-  with pytest.raises((TypeError, ValueError), match="int32"):
+  with pytest.raises(ValueError, match="Expected x of dtype float32. Received: x.dtype=int32"):
     bijector.forward(tf.zeros([5, 3], tf.int32))
 
 

@@ -31,7 +31,10 @@ class AutoregressiveBijector(tfp.bijectors.Bijector):
     self._transform = transformers.get(transform, made.params)
     _checks.check_transform_params(made, self._transform)
     self._made_variables = _checks.variables_of(made)
-    super().__init__(forward_min_event_ndims=1, dtype=tf.as_dtype(made.compute_dtype),
+    self._input_dtype = tf.as_dtype(made.compute_dtype)
+    # dtype=None: TFP would raise a bare TypeError on an integer input; `_checked` says
+    # which argument and which dtype instead.
+    super().__init__(forward_min_event_ndims=1, dtype=None,
                      validate_args=validate_args, parameters=parameters, name=name)
 
   @property
@@ -43,6 +46,7 @@ class AutoregressiveBijector(tfp.bijectors.Bijector):
     return self._transform
 
   def _checked(self, u, name):
+    _checks.check_dtype(u, self._input_dtype, name)
     _checks.check_event_shape(u, self._made.event_shape, name)
     return _checks.maybe_assert_finite(u, self.validate_args, name)
 

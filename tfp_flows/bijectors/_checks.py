@@ -20,6 +20,13 @@ def check_event_shape(x, event_shape, name):
           f"Received: {name}.shape={x.shape}")
 
 
+def check_dtype(x, dtype, name):
+  """Raises `ValueError` unless `x` has the bijector's float dtype (no silent casts)."""
+  if x.dtype != dtype:
+    raise ValueError(
+        f"Expected {name} of dtype {dtype.name}. Received: {name}.dtype={x.dtype.name}")
+
+
 def maybe_assert_finite(x, validate_args, name):
   """With `validate_args`, fails with `InvalidArgumentError` on NaN/Inf in `x`."""
   if not validate_args:

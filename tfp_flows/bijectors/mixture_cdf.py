@@ -52,7 +52,8 @@ class MixtureCDF(tfb.Bijector):
       self._logits = tf.Variable(tf.zeros(shape, dtype), name="logits")
       self._locs = tf.Variable(tf.broadcast_to(tf.constant(spread, dtype), shape), name="locs")
       self._log_scales = tf.Variable(tf.zeros(shape, dtype), name="log_scales")
-      super().__init__(forward_min_event_ndims=len(self._event_shape), dtype=dtype,
+      self._input_dtype = dtype
+      super().__init__(forward_min_event_ndims=len(self._event_shape), dtype=None,
                        validate_args=validate_args, parameters=parameters, name=scope)
 
   @property
@@ -78,6 +79,7 @@ class MixtureCDF(tfb.Bijector):
     return tf.reduce_sum(elementwise, axis=list(range(-len(self._event_shape), 0)))
 
   def _check(self, x, name):
+    _checks.check_dtype(x, self._input_dtype, name)
     _checks.check_event_shape(x, self._event_shape, name)
     return _checks.maybe_assert_finite(x, self.validate_args, name)
 
@@ -89,7 +91,7 @@ class MixtureCDF(tfb.Bijector):
   def _clip_to_open_interval(self, y):
     # Far tails saturate to 0 or 1 in floating point; keeping y inside (0, 1) keeps a
     # uniform base's log_prob finite there (TFP's Uniform excludes its upper end).
-    eps = np.finfo(self.dtype.as_numpy_dtype)
+    eps = np.finfo(self._input_dtype.as_numpy_dtype)
     return tf.clip_by_value(y, eps.tiny, 1. - eps.eps / 2.)
 
   def _forward_log_det_jacobian(self, x):
