@@ -96,8 +96,10 @@ def _check_batch_shapes(bijector, z, x, event_ndims, kwargs, tol):
     y = bijector.forward(fresh(points), **kw)
     fldj = bijector.forward_log_det_jacobian(fresh(points), event_ndims=event_ndims, **kw)
     ildj = bijector.inverse_log_det_jacobian(fresh(data), event_ndims=event_ndims, **kw)
-    assert y.shape == points.shape, (y.shape, points.shape)
-    assert fldj.shape == shape and ildj.shape == shape, (fldj.shape, ildj.shape, shape)
+    assert y.shape == data.shape, (y.shape, data.shape)
+    for ldj in (fldj, ildj):  # Constant Jacobians may come back unbroadcast, as in TFP.
+      assert tf.broadcast_static_shape(ldj.shape, tf.TensorShape(shape)) == shape, (
+          ldj.shape, shape)
     assert_close(y, data, tol["roundtrip"], f"forward on batch shape {shape}")
     assert_close(fldj, -ildj, tol["logdet"], f"log-dets on batch shape {shape}")
 

@@ -3,3 +3,4 @@
 from tfp_flows.bijectors.inverse_autoregressive import InverseAutoregressiveFlow
 from tfp_flows.bijectors.masked_autoregressive import MaskedAutoregressiveFlow
 from tfp_flows.bijectors.mixture_cdf import MixtureCDF
+from tfp_flows.bijectors.squeeze import Squeeze
