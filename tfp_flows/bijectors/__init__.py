@@ -1,6 +1,7 @@
 """`tfp.bijectors.Bijector` subclasses that compose with everything in TFP."""
 
 from tfp_flows.bijectors.inverse_autoregressive import InverseAutoregressiveFlow
+from tfp_flows.bijectors.invertible_1x1_conv import Invertible1x1Conv
 from tfp_flows.bijectors.masked_autoregressive import MaskedAutoregressiveFlow
 from tfp_flows.bijectors.mixture_cdf import MixtureCDF
 from tfp_flows.bijectors.squeeze import Squeeze

@@ -5,19 +5,23 @@ import tensorflow as tf
 
 
 def check_event_shape(x, event_shape, name):
-  """Raises `ValueError` unless `x` is `[..., *event_shape]` (checked on the static shape)."""
+  """Raises `ValueError` unless `x` is `[..., *event_shape]` (static shape; `None` = any)."""
   event_shape = list(event_shape)
   rank = x.shape.rank
   if rank is not None and rank < len(event_shape):
     raise ValueError(
-        f"Expected {name} of shape [..., {', '.join(map(str, event_shape))}]. "
+        f"Expected {name} of shape [..., {_dims(event_shape)}]. "
         f"Received: {name}.shape={x.shape}")
   if rank is not None and event_shape:
     got = x.shape[rank - len(event_shape):].as_list()
-    if any(g is not None and g != e for g, e in zip(got, event_shape)):
+    if any(g is not None and e is not None and g != e for g, e in zip(got, event_shape)):
       raise ValueError(
-          f"Expected {name} of shape [..., {', '.join(map(str, event_shape))}]. "
+          f"Expected {name} of shape [..., {_dims(event_shape)}]. "
           f"Received: {name}.shape={x.shape}")
+
+
+def _dims(event_shape):
+  return ", ".join("?" if d is None else str(d) for d in event_shape)
 
 
 def check_dtype(x, dtype, name):
