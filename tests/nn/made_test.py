@@ -1,11 +1,14 @@
 """MADE: the autoregressive property checked on the Jacobian, orders, context, config."""
 
+import hypothesis
 import keras
+from hypothesis import strategies as st
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import tfp_flows as tff
+from tfp_flows.nn import made as made_lib
 
 
 def jacobian(made, x, context=None):
@@ -108,3 +111,19 @@ def test_raises_when_context_is_missing_or_unexpected():
     make("left-to-right", conditional_event_shape=[2])(tf.zeros([3, 5]))
   with pytest.raises(ValueError, match="Expected conditional_input exactly when"):
     make("left-to-right")(tf.zeros([3, 5]), conditional_input=tf.zeros([3, 2]))
+
+
+@hypothesis.settings(max_examples=60, deadline=None)
+@hypothesis.given(
+    event_size=st.integers(1, 12),
+    hidden_units=st.lists(st.integers(1, 20), min_size=1, max_size=3),
+    seed=st.integers(0, 2 ** 16))
+def test_mask_products_are_autoregressive_for_any_sizes(event_size, hidden_units, seed):
+  degrees = made_lib.input_degrees(event_size, "random", seed)
+  paths = np.eye(event_size)
+  for mask in made_lib.masks(degrees, hidden_units):
+    paths = paths @ mask  # paths[j, i]: number of paths from input j to unit/output i.
+  allowed = degrees[:, np.newaxis] < degrees[np.newaxis, :]
+  assert not np.any((paths > 0) & ~allowed)
+  if min(hidden_units) >= event_size - 1:  # Wide enough: every allowed pair is connected.
+    assert np.all(paths[allowed] > 0)
