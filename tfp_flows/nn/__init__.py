@@ -1,3 +1,5 @@
 """Conditioners: the Keras 3 layers that hold a flow's weights."""
 
 from tfp_flows.nn.made import MADE
+from tfp_flows.nn.coupling_networks import CouplingMLP
+from tfp_flows.nn.coupling_networks import CouplingResNet

@@ -1,0 +1,90 @@
+"""AffineCoupling: shared checks for every mask, identity start, masks, custom network, errors."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+import tfp_flows as tff
+from tests import bijector_checks
+
+tfd = tfp.distributions
+
+CASES = [  # (event shape, mask, parity, shift_only)
+    ([4], "half", 0, False),
+    ([5], "checkerboard", 1, False),
+    ([4], "half", 1, True),
+    ([4, 4, 2], "checkerboard", 0, False),
+    ([4, 4, 2], "channel", 1, False),
+]
+
+
+def perturbed(event_shape, mask, parity, shift_only, dtype):
+  bijector = tff.bijectors.AffineCoupling(event_shape, mask, parity, shift_only=shift_only,
+                                          hidden_units=(8,), hidden_channels=4, num_blocks=1,
+                                          dtype=dtype)
+  rng = np.random.default_rng(0)
+  for v in bijector.network.weights:  # Away from the identity start.
+    v.assign(rng.normal(size=v.shape) * 0.3)
+  return bijector
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("event_shape,mask,parity,shift_only", CASES,
+                         ids=[f"{len(c[0])}d-{c[1]}-{c[2]}-{'nice' if c[3] else 'affine'}"
+                              for c in CASES])
+def test_shared_bijector_checks(event_shape, mask, parity, shift_only, dtype):
+  bijector = perturbed(event_shape, mask, parity, shift_only, dtype)
+  z = tf.constant(np.random.default_rng(1).normal(size=[2, 3] + event_shape), dtype)
+  bijector_checks.check_bijector(bijector, z, event_ndims=len(event_shape))
+
+
+def test_copies_the_masked_half_and_starts_near_identity():
+  bijector = tff.bijectors.AffineCoupling([4, 4, 2], "checkerboard", 0, hidden_channels=4)
+  z = tf.random.normal([3, 4, 4, 2])
+  x = bijector.forward(z)
+  kept = bijector.mask.astype(bool)
+  np.testing.assert_array_equal(x.numpy()[:, kept], z.numpy()[:, kept])
+  # Zero network output: s = sigmoid(2), t = 0 on the transformed half.
+  np.testing.assert_allclose(x.numpy()[:, ~kept], z.numpy()[:, ~kept] / (1 + np.exp(-2.)),
+                             rtol=1e-6)
+
+
+def test_masks():
+  mask = tff.bijectors.affine_coupling.coupling_mask
+  np.testing.assert_array_equal(mask([4], "half", 0), [1, 1, 0, 0])
+  np.testing.assert_array_equal(mask([4], "half", 1), [0, 0, 1, 1])
+  np.testing.assert_array_equal(mask([2, 2, 1], "checkerboard", 0)[..., 0], [[1, 0], [0, 1]])
+  np.testing.assert_array_equal(mask([1, 1, 4], "channel", 0)[0, 0], [1, 1, 0, 0])
+
+
+def test_custom_keras_network_and_trainable_variables():
+  network = keras.Sequential([keras.Input([4]), keras.layers.Dense(8, activation="tanh"),
+                              keras.layers.Dense(8), keras.layers.Reshape([4, 2])])
+  bijector = tff.bijectors.AffineCoupling([4], "half", network=network)
+  assert len(bijector.trainable_variables) == 4
+  dist = tfd.TransformedDistribution(tfd.Sample(tfd.Normal(0., 1.), [4]), bijector)
+  with tf.GradientTape() as tape:
+    loss = -tf.reduce_mean(dist.log_prob(tf.random.normal([5, 4])))
+  assert all(g is not None for g in tape.gradient(loss, dist.trainable_variables))
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(event_shape=[4], mask="channel"), "Expected mask='half' or 'checkerboard' for vectors"),
+    (dict(event_shape=[4, 4, 2], mask="half"), "'channel' or 'checkerboard' for images"),
+    (dict(event_shape=[4], mask="stripes"), "Expected mask in"),
+    (dict(event_shape=[4], parity=2), "Expected parity 0 or 1"),
+    (dict(event_shape=[1], mask="half"), "Expected both halves"),
+])
+def test_raises_on_bad_arguments(kwargs, match):
+  with pytest.raises(ValueError, match=match):
+    tff.bijectors.AffineCoupling(**kwargs)
+
+
+def test_raises_on_wrong_input():
+  bijector = tff.bijectors.AffineCoupling([4, 4, 2], "channel", hidden_channels=4)
+  with pytest.raises(ValueError, match=r"Expected x of shape \[\.\.\., 4, 4, 2\]"):
+    bijector.inverse(tf.zeros([1, 4, 4, 3]))
+  with pytest.raises(ValueError, match="Expected z of dtype float32"):
+    bijector.forward(tf.zeros([1, 4, 4, 2], tf.float64))
