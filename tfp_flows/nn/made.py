@@ -87,8 +87,9 @@ class MADE(keras.layers.Layer):
     self.conditional_size = (None if conditional_event_shape is None else
                              _vector_size(conditional_event_shape, "conditional_event_shape"))
     self.degrees = input_degrees(self.event_size, input_order, seed)
-    self.input_order = input_order if isinstance(input_order, str) and input_order != "random" \
-        else self.degrees.tolist()
+    # A random order is saved as the permutation it drew, so a reloaded MADE matches.
+    fixed = isinstance(input_order, str) and input_order != "random"
+    self.input_order = input_order if fixed else self.degrees.tolist()
     self.activation = keras.activations.get(activation)
     self.kernel_initializer = keras.initializers.get(kernel_initializer)
     self.output_kernel_initializer = keras.initializers.get(
@@ -150,8 +151,10 @@ class MADE(keras.layers.Layer):
     h = tf.reshape(x, [-1, self.event_size])
     for i, (kernel, bias) in enumerate(zip(kernels or self.masked_kernels(), self.biases)):
       h = tf.matmul(h, kernel) + bias
-      if conditional_input is not None and i in (0, len(self.hidden_units)):
-        h += tf.matmul(context, self.conditional_kernels[min(i, 1)])
+      if conditional_input is not None and i == 0:
+        h += tf.matmul(context, self.conditional_kernels[0])
+      if conditional_input is not None and i == len(self.hidden_units):
+        h += tf.matmul(context, self.conditional_kernels[1])
       if i < len(self.hidden_units):
         h = self.activation(h)
     return tf.reshape(h, tf.concat([batch_shape, [self.event_size, self.params]], 0))
