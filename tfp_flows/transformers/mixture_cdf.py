@@ -33,31 +33,29 @@ def check_kind(kind):
   return kind
 
 
-def _standardize(x, locs, log_scales):
-  return (x[..., tf.newaxis] - locs) * tf.exp(-log_scales)
+def _log_terms(x, log_weights, locs, log_scales, kind):
+  """`(log F(x), log(1 - F(x)), log F'(x))` in one pass over the K components."""
+  t = (x[..., tf.newaxis] - locs) * tf.exp(-log_scales)
+  if kind == "logistic":
+    log_cdf, log_sf = tf.math.log_sigmoid(t), tf.math.log_sigmoid(-t)
+    log_p = log_cdf + log_sf
+  else:
+    log_cdf, log_sf = _log_ndtr(t), _log_ndtr(-t)
+    log_p = -0.5 * tf.square(t) - 0.5 * math.log(2. * math.pi)
+  return (tf.reduce_logsumexp(log_weights + log_cdf, axis=-1),
+          tf.reduce_logsumexp(log_weights + log_sf, axis=-1),
+          tf.reduce_logsumexp(log_weights + log_p - log_scales, axis=-1))
 
 
 def log_cdf_and_log_survival(x, logits, locs, log_scales, kind):
   """`(log F(x), log(1 - F(x)))`; `x: [...]`, parameters `[..., K]`."""
-  t = _standardize(x, locs, log_scales)
-  log_w = tf.nn.log_softmax(logits, axis=-1)
-  if kind == "logistic":
-    log_cdf, log_sf = tf.math.log_sigmoid(t), tf.math.log_sigmoid(-t)
-  else:
-    log_cdf, log_sf = _log_ndtr(t), _log_ndtr(-t)
-  return (tf.reduce_logsumexp(log_w + log_cdf, axis=-1),
-          tf.reduce_logsumexp(log_w + log_sf, axis=-1))
+  log_cdf, log_sf, _ = _log_terms(x, tf.nn.log_softmax(logits), locs, log_scales, kind)
+  return log_cdf, log_sf
 
 
 def log_pdf(x, logits, locs, log_scales, kind):
   """`log F'(x)`, the log-density of the mixture; shapes as above."""
-  t = _standardize(x, locs, log_scales)
-  log_w = tf.nn.log_softmax(logits, axis=-1)
-  if kind == "logistic":
-    log_p = tf.math.log_sigmoid(t) + tf.math.log_sigmoid(-t)
-  else:
-    log_p = -0.5 * tf.square(t) - 0.5 * math.log(2. * math.pi)
-  return tf.reduce_logsumexp(log_w + log_p - log_scales, axis=-1)
+  return _log_terms(x, tf.nn.log_softmax(logits), locs, log_scales, kind)[2]
 
 
 def _log_ndtr(t):
@@ -87,8 +85,8 @@ def logit_cdf(x, logits, locs, log_scales, kind):
 
 def logit_cdf_log_det(x, logits, locs, log_scales, kind):
   """Elementwise `log dz/dx = log F'(x) - log F(x) - log(1 - F(x))`."""
-  log_cdf, log_sf = log_cdf_and_log_survival(x, logits, locs, log_scales, kind)
-  return log_pdf(x, logits, locs, log_scales, kind) - log_cdf - log_sf
+  log_cdf, log_sf, log_p = _log_terms(x, tf.nn.log_softmax(logits), locs, log_scales, kind)
+  return log_p - log_cdf - log_sf
 
 
 def inverse_logit_cdf(z, logits, locs, log_scales, kind, num_iterations=50):
@@ -100,10 +98,11 @@ def inverse_logit_cdf(z, logits, locs, log_scales, kind, num_iterations=50):
   margin = 1e-3 * (1. + tf.abs(lo) + tf.abs(hi))
   lo, hi = lo - margin, hi + margin
 
+  log_weights = tf.nn.log_softmax(logits)  # Once, not in every iteration.
+
   def value_and_slope(x):
-    log_cdf, log_sf = log_cdf_and_log_survival(x, logits, locs, log_scales, kind)
-    log_slope = log_pdf(x, logits, locs, log_scales, kind) - log_cdf - log_sf
-    return log_cdf - log_sf, tf.exp(log_slope)
+    log_cdf, log_sf, log_p = _log_terms(x, log_weights, locs, log_scales, kind)
+    return log_cdf - log_sf, tf.exp(log_p - log_cdf - log_sf)
 
   return root_finding.solve_increasing(value_and_slope, z, lo, hi, num_iterations)
 
