@@ -46,9 +46,8 @@ class AutoregressiveBijector(tfp.bijectors.Bijector):
     return self._transform
 
   def _checked(self, u, name):
-    _checks.check_dtype(u, self._input_dtype, name)
-    _checks.check_event_shape(u, self._made.event_shape, name)
-    return _checks.maybe_assert_finite(u, self.validate_args, name)
+    return _checks.checked_input(u, self._input_dtype, self._made.event_shape,
+                                 self.validate_args, name)
 
   def _forward(self, z, **kwargs):
     return self._augmented_forward(z, **kwargs)[0]

@@ -4,6 +4,13 @@ under `validate_args=True`."""
 import tensorflow as tf
 
 
+def checked_input(x, dtype, event_shape, validate_args, name):
+  """Every bijector's input check: dtype and event shape up front, finiteness at run time."""
+  check_dtype(x, dtype, name)
+  check_event_shape(x, event_shape, name)
+  return maybe_assert_finite(x, validate_args, name)
+
+
 def check_event_shape(x, event_shape, name):
   """Raises `ValueError` unless `x` is `[..., *event_shape]` (static shape; `None` = any)."""
   event_shape = list(event_shape)

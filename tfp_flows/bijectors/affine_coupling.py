@@ -110,23 +110,22 @@ class AffineCoupling(tfb.Bijector):
     return tf.math.log_sigmoid(params[..., 1] + 2.), shift
 
   def _coupled(self, u, name):
-    _checks.check_dtype(u, self._input_dtype, name)
-    _checks.check_event_shape(u, self._event_shape, name)
-    u = _checks.maybe_assert_finite(u, self.validate_args, name)
+    u = _checks.checked_input(u, self._input_dtype, self._event_shape, self.validate_args,
+                              name)
     mask = tf.constant(self._mask, u.dtype)
     log_scale, shift = self._scale_and_shift(u * mask)
-    return u, mask, log_scale * (1. - mask), shift * (1. - mask)
+    return u, log_scale * (1. - mask), shift * (1. - mask)
 
   def _sum_event(self, t):
     return tf.reduce_sum(t, axis=list(range(-len(self._event_shape), 0)))
 
   def _augmented_forward(self, z):
-    z, _, log_scale, shift = self._coupled(z, "z")
+    z, log_scale, shift = self._coupled(z, "z")
     fldj = self._sum_event(log_scale)
     return z * tf.exp(log_scale) + shift, {"fldj": fldj, "ildj": -fldj}
 
   def _augmented_inverse(self, x):
-    x, _, log_scale, shift = self._coupled(x, "x")
+    x, log_scale, shift = self._coupled(x, "x")
     ildj = -self._sum_event(log_scale)
     return (x - shift) * tf.exp(-log_scale), {"ildj": ildj, "fldj": -ildj}
 

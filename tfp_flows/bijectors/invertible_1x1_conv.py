@@ -73,9 +73,8 @@ class Invertible1x1Conv(tfb.Bijector):
     return permutation @ lower @ upper
 
   def _checked(self, x, name):
-    _checks.check_dtype(x, self._input_dtype, name)
-    _checks.check_event_shape(x, [None, None, self._channels], name)
-    return _checks.maybe_assert_finite(x, self.validate_args, name)
+    return _checks.checked_input(x, self._input_dtype, [None, None, self._channels],
+                                 self.validate_args, name)
 
   def _forward(self, x):
     x = self._checked(x, "x")

@@ -79,9 +79,8 @@ class MixtureCDF(tfb.Bijector):
     return tf.reduce_sum(elementwise, axis=list(range(-len(self._event_shape), 0)))
 
   def _check(self, x, name):
-    _checks.check_dtype(x, self._input_dtype, name)
-    _checks.check_event_shape(x, self._event_shape, name)
-    return _checks.maybe_assert_finite(x, self.validate_args, name)
+    return _checks.checked_input(x, self._input_dtype, self._event_shape,
+                                 self.validate_args, name)
 
   def _forward(self, x):
     x = self._check(x, "x")
