@@ -11,19 +11,21 @@ from tests import bijector_checks
 
 tfd = tfp.distributions
 
-CASES = [  # (event shape, mask, parity, shift_only)
-    ([4], "half", 0, False),
-    ([5], "checkerboard", 1, False),
-    ([4], "half", 1, True),
-    ([4, 4, 2], "checkerboard", 0, False),
-    ([4, 4, 2], "channel", 1, False),
+CASES = [  # (event shape, mask, parity, shift_only, network)
+    ([4], "half", 0, False, None),
+    ([5], "half", 1, False, None),
+    ([5], "checkerboard", 1, False, None),
+    ([4], "half", 1, True, None),
+    ([4, 4, 2], "checkerboard", 0, False, None),
+    ([4, 4, 2], "channel", 1, False, None),
+    ([2, 2, 3], "channel", 0, False, "glow"),
 ]
 
 
-def perturbed(event_shape, mask, parity, shift_only, dtype):
+def perturbed(event_shape, mask, parity, shift_only, dtype, network=None):
   bijector = tff.bijectors.AffineCoupling(event_shape, mask, parity, shift_only=shift_only,
-                                          hidden_units=(8,), hidden_channels=4, num_blocks=1,
-                                          dtype=dtype)
+                                          network=network, hidden_units=(8,),
+                                          hidden_channels=4, num_blocks=1, dtype=dtype)
   rng = np.random.default_rng(0)
   for v in bijector.network.weights:  # Away from the identity start.
     v.assign(rng.normal(size=v.shape) * 0.3)
@@ -31,18 +33,19 @@ def perturbed(event_shape, mask, parity, shift_only, dtype):
 
 
 @pytest.mark.parametrize("dtype", [tf.float32, tf.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("event_shape,mask,parity,shift_only", CASES,
-                         ids=[f"{len(c[0])}d-{c[1]}-{c[2]}-{'nice' if c[3] else 'affine'}"
+@pytest.mark.parametrize("event_shape,mask,parity,shift_only,network", CASES,
+                         ids=[f"{c[0]}-{c[1]}-{c[2]}-{'nice' if c[3] else 'affine'}-{c[4]}"
                               for c in CASES])
-def test_shared_bijector_checks(event_shape, mask, parity, shift_only, dtype):
-  bijector = perturbed(event_shape, mask, parity, shift_only, dtype)
+def test_shared_bijector_checks(event_shape, mask, parity, shift_only, network, dtype):
+  bijector = perturbed(event_shape, mask, parity, shift_only, dtype, network)
   z = tf.constant(np.random.default_rng(1).normal(size=[2, 3] + event_shape), dtype)
   bijector_checks.check_bijector(bijector, z, event_ndims=len(event_shape))
 
 
-def test_copies_the_masked_half_and_starts_near_identity():
-  bijector = tff.bijectors.AffineCoupling([4, 4, 2], "checkerboard", 0, hidden_channels=4)
-  z = tf.random.normal([3, 4, 4, 2])
+@pytest.mark.parametrize("mask,parity", [("checkerboard", 0), ("channel", 0), ("channel", 1)])
+def test_copies_the_masked_half_and_starts_near_identity(mask, parity):
+  bijector = tff.bijectors.AffineCoupling([4, 4, 3], mask, parity, hidden_channels=4)
+  z = tf.random.normal([3, 4, 4, 3])
   x = bijector.forward(z)
   kept = bijector.mask.astype(bool)
   np.testing.assert_array_equal(x.numpy()[:, kept], z.numpy()[:, kept])
@@ -59,9 +62,29 @@ def test_masks():
   np.testing.assert_array_equal(mask([1, 1, 4], "channel", 0)[0, 0], [1, 1, 0, 0])
 
 
+def test_copied_part_alone_drives_the_transformed_part():
+  bijector = perturbed([4, 4, 4], "channel", 1, False, tf.float64)
+  z = tf.random.normal([2, 4, 4, 4], dtype=tf.float64)
+  x = bijector.forward(z)
+  z_moved = tf.concat([z[..., :2] + 1., z[..., 2:]], -1)  # Transformed channels 0-1 change.
+  x_moved = bijector.forward(z_moved)
+  np.testing.assert_allclose(x_moved[..., :2] - x[..., :2],
+                             tf.exp(-tf.nn.softplus(-2. - bijector.network(z[..., 2:])[..., 1])),
+                             rtol=1e-12)  # d x / d z = s(copied part), unchanged.
+  np.testing.assert_array_equal(x_moved[..., 2:], z[..., 2:])
+
+
+def test_network_shapes():
+  shapes = tff.bijectors.affine_coupling.network_shapes
+  assert shapes([5], "half", 0) == ([2], [3])
+  assert shapes([5], "half", 1) == ([3], [2])
+  assert shapes([4, 4, 3], "channel", 1) == ([4, 4, 2], [4, 4, 1])
+  assert shapes([4, 4, 3], "checkerboard", 1) == ([4, 4, 3], [4, 4, 3])
+
+
 def test_custom_keras_network_and_trainable_variables():
-  network = keras.Sequential([keras.Input([4]), keras.layers.Dense(8, activation="tanh"),
-                              keras.layers.Dense(8), keras.layers.Reshape([4, 2])])
+  network = keras.Sequential([keras.Input([2]), keras.layers.Dense(8, activation="tanh"),
+                              keras.layers.Dense(4), keras.layers.Reshape([2, 2])])
   bijector = tff.bijectors.AffineCoupling([4], "half", network=network)
   assert len(bijector.trainable_variables) == 4
   dist = tfd.TransformedDistribution(tfd.Sample(tfd.Normal(0., 1.), [4]), bijector)
@@ -76,6 +99,12 @@ def test_custom_keras_network_and_trainable_variables():
     (dict(event_shape=[4], mask="stripes"), "Expected mask in"),
     (dict(event_shape=[4], parity=2), "Expected parity 0 or 1"),
     (dict(event_shape=[1], mask="half"), "Expected both halves"),
+    (dict(event_shape=[4], network="glow"), r"Expected network in \('mlp',\)"),
+    (dict(event_shape=[4], network=keras.layers.Dense(4)),
+     r"Expected the network to map \[\.\.\., 2\] to \[\.\.\., 2, 2\]"),
+    (dict(event_shape=[4], shift_only=True,
+          network=keras.Sequential([keras.Input([3]), keras.layers.Dense(2)])),
+     "a network that fails on that input"),
 ])
 def test_raises_on_bad_arguments(kwargs, match):
   with pytest.raises(ValueError, match=match):
