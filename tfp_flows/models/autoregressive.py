@@ -6,6 +6,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_flows import bijectors
+from tfp_flows import distributions
 from tfp_flows import nn
 from tfp_flows import transformers
 
@@ -18,7 +19,8 @@ def maf(event_size, num_layers=5, hidden_units=(256, 256), transform="affine",
         base="normal", dtype=tf.float32, seed=None, validate_args=False, name="maf"):
   """Masked autoregressive flow: `num_layers` MAF layers, orders reversed between layers.
 
-  Returns a `tfd.TransformedDistribution` over `[event_size]` vectors whose base is a
+  Returns a `FlowDistribution` (a `tfd.TransformedDistribution` whose `sample` takes a
+  `temperature`) over `[event_size]` vectors whose base is a
   standard normal (or logistic) and whose bijector is a `tfb.Chain`. Layer `i` is named
   `f"{name}_{i}"`; `bijector_kwargs(dist, c)` builds the kwargs of a conditional flow.
 
@@ -91,7 +93,7 @@ def _autoregressive_flow(layer_class, event_size, num_layers, hidden_units, tran
                    kernel_initializer=_initializer(seed, i))
     layers.append(layer_class(made, transform=transform, validate_args=validate_args,
                               name=f"{name}_{i}"))
-  return tfd.TransformedDistribution(
+  return distributions.FlowDistribution(
       _base(base, event_size, dtype), tfb.Chain(layers[::-1], name=f"{name}_chain"),
       validate_args=validate_args, name=name)
 

@@ -1,0 +1,49 @@
+"""FlowDistribution: temperature sampling, and nothing else changed."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+import tfp_flows as tff
+
+tfb = tfp.bijectors
+tfd = tfp.distributions
+
+
+def flow(base):
+  return tff.distributions.FlowDistribution(base, tfb.Chain([tfb.Shift(3.), tfb.Scale(2.)]))
+
+
+def test_temperature_scales_the_base_sample_about_its_mean():
+  dist = flow(tfd.Sample(tfd.Normal(0., 1.), [2]))
+  cold = dist.sample(20000, temperature=0.5, seed=(1, 2))
+  full = dist.sample(20000, seed=(1, 2))
+  np.testing.assert_allclose(cold - 3., 0.5 * (full - 3.), rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(np.std(cold, 0), 2. * 0.5, rtol=0.03)  # Scale 2, T 0.5.
+  np.testing.assert_array_equal(dist.sample(3, temperature=0.), np.full([3, 2], 3.))
+
+
+def test_temperature_is_about_the_base_mean_for_a_uniform_base():
+  dist = flow(tfd.Sample(tfd.Uniform(0., 1.), [2]))
+  np.testing.assert_allclose(dist.sample(4, temperature=0.), np.full([4, 2], 4.), rtol=1e-6)
+
+
+def test_is_a_transformed_distribution_and_works_in_tf_function():
+  dist = flow(tfd.Sample(tfd.Normal(0., 1.), [2]))
+  assert isinstance(dist, tfd.TransformedDistribution)
+  reference = tfd.TransformedDistribution(dist.distribution, dist.bijector)
+  x = tf.random.normal([5, 2])
+  np.testing.assert_array_equal(dist.log_prob(x), reference.log_prob(x))
+  sample = tf.function(lambda t: dist.sample(7, temperature=t, seed=(3, 4)))
+  assert sample(tf.constant(0.7)).shape == (7, 2)
+
+
+def test_builders_return_it():
+  assert isinstance(tff.models.maf(2, num_layers=1, hidden_units=[4]),
+                    tff.distributions.FlowDistribution)
+
+
+def test_negative_temperature_raises():
+  with pytest.raises(ValueError, match="Expected temperature >= 0"):
+    flow(tfd.Sample(tfd.Normal(0., 1.), [2])).sample(2, temperature=-1.)
