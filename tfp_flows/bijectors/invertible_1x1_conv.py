@@ -15,8 +15,9 @@ class Invertible1x1Conv(tfb.Bijector):
   With `lu_decomposed=True` (Glow's LU form) `W = P L (U + diag(sign(s) exp(log|s|)))`:
   `P` a fixed permutation, `L` unit lower triangular, `U` strictly upper triangular, so
   `log|det W| = sum(log|s|)` costs nothing and `W` cannot become singular. The inverse is two
-  triangular solves. With `lu_decomposed=False`, `W` is a free matrix, `log|det W|` gives the
-  log-det (through QR, which XLA compiles) and `tf.linalg.solve` the inverse. Either way `W` starts as a random rotation.
+  triangular solves of C x C systems. With `lu_decomposed=False`, `W` is a free matrix,
+  `log|det W|` gives the log-det (through QR, which XLA compiles) and `tf.linalg.inv` the
+  inverse. Either way `W` starts as a random rotation.
 
   Args:
     channels: C, the size of the last axis.
@@ -80,17 +81,19 @@ class Invertible1x1Conv(tfb.Bijector):
     x = self._checked(x, "x")
     return tf.linalg.matvec(self.weight(), x)
 
+  def inverse_weight(self):
+    """`W^{-1}`, from the factors in the LU form (`U'^{-1} L^{-1} P^T`)."""
+    if not self._lu_decomposed:
+      return tf.linalg.inv(self.weight())
+    permutation, lower, upper = self._factors()
+    eye = tf.eye(self._channels, dtype=self._input_dtype)
+    lower_inverse = tf.linalg.triangular_solve(lower, eye, lower=True)
+    return tf.linalg.triangular_solve(upper, lower_inverse, lower=False) @ tf.transpose(
+        permutation)
+
   def _inverse(self, y):
-    y = self._checked(y, "y")
-    pixels = tf.reshape(y, [-1, self._channels])
-    if self._lu_decomposed:
-      permutation, lower, upper = self._factors()
-      rhs = tf.matmul(permutation, pixels, transpose_a=True, transpose_b=True)  # P^T y^T
-      rhs = tf.linalg.triangular_solve(lower, rhs, lower=True)
-      x = tf.linalg.triangular_solve(upper, rhs, lower=False)
-    else:
-      x = tf.linalg.solve(self.weight(), tf.transpose(pixels))
-    return tf.reshape(tf.transpose(x), tf.shape(y))
+    # One C x C inverse, then a matmul over the pixels: cheaper than solving per pixel.
+    return tf.linalg.matvec(self.inverse_weight(), self._checked(y, "y"))
 
   def _forward_log_det_jacobian(self, x):
     if self._lu_decomposed:
