@@ -11,8 +11,12 @@ def bits_per_dim(log_prob, event_shape, num_bins=None):
 
   `bpd = (-log_prob + D log K) / (D ln 2)` with `D = prod(event_shape)`, `K = num_bins`,
   where `log_prob` is the log-density of the dequantized data scaled to [0, 1)
-  (`x_tilde = (x + u) / K`) including every preprocessing log-det. With
-  `num_bins=None`, `log_prob` is taken as already discrete (no `D log K` term).
+  (`x_tilde = (x + u) / K`) including every preprocessing log-det.
+
+  A model whose chain starts with `tff.bijectors.UniformDequantization(K)` (every image
+  builder) already includes the `-D log K` in its `log_prob` of integer data: use
+  `num_bins=None` then (passing K as well would count it twice). With `num_bins=None`,
+  `log_prob` is taken as already discrete: `bpd = -log_prob / (D ln 2)`.
   """
   num_dims = float(np.prod(event_shape))
   log_prob = tf.convert_to_tensor(log_prob)
