@@ -1,0 +1,147 @@
+"""RealNVP and Glow builders: shared checks on tiny images, the dequantized bound, sampling,
+one network pass per coupling, ActNorm start, a short fit, errors."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+import tfp_flows as tff
+from tests import bijector_checks
+
+tfb = tfp.bijectors
+tfd = tfp.distributions
+
+SHAPE = [4, 4, 2]
+BUILDERS = {
+    "realnvp": lambda **kw: tff.models.realnvp(SHAPE, num_scales=2, hidden_channels=4,
+                                               num_blocks=1, **kw),
+    "glow": lambda **kw: tff.models.glow(SHAPE, levels=2, depth=2, hidden_channels=4, seed=0,
+                                         **kw),
+}
+
+
+def perturbed(name, **kwargs):
+  """Every variable moved off its identity-like start."""
+  dist = BUILDERS[name](**kwargs)
+  rng = np.random.default_rng(0)
+  for v in dist.trainable_variables:
+    v.assign_add(rng.normal(size=v.shape) * 0.1)
+  return dist
+
+
+def integer_images(n, num_bins, shape=SHAPE, seed=0):
+  return tf.constant(np.random.default_rng(seed).integers(0, num_bins, [n] + shape),
+                     tf.float32)
+
+
+@pytest.mark.parametrize("dtype,logit_alpha", [(tf.float32, None), (tf.float64, 0.05)],
+                         ids=["f32", "f64-logit"])
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_shared_bijector_checks_on_the_whole_flow(name, dtype, logit_alpha):
+  dist = perturbed(name, num_bins=None, logit_alpha=logit_alpha, dtype=dtype)
+  scale = 1. if logit_alpha is None else 0.5  # Keeps x inside (0, 1) away from the edges.
+  z = tf.constant(np.random.default_rng(1).normal(size=[2, 3] + SHAPE) * scale, dtype)
+  bijector_checks.check_bijector(dist.bijector, z, event_ndims=3)
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_log_prob_of_integer_images_is_the_dequantized_bound(name):
+  dist = perturbed(name, num_bins=17)
+  x = integer_images(6, 17)
+  seed = tf.constant([4, 5])
+  log_prob = dist.log_prob(x, bijector_kwargs={f"{name}_dequantization": {"seed": seed}})
+  dequantization, *continuous = dist.bijector.bijectors
+  x_tilde = dequantization.inverse(tf.identity(x), seed=seed)
+  assert np.all((x_tilde >= x / 17.) & (x_tilde < (x + 1.) / 17.))
+  continuous = tfd.TransformedDistribution(dist.distribution, tfb.Chain(continuous))
+  np.testing.assert_allclose(
+      tff.metrics.bits_per_dim(log_prob, SHAPE),
+      tff.metrics.bits_per_dim(continuous.log_prob(x_tilde), SHAPE, num_bins=17), rtol=1e-6)
+  np.testing.assert_allclose(log_prob, continuous.log_prob(x_tilde) - 32 * np.log(17.),
+                             rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_samples_are_integer_images_in_range_at_any_temperature(name):
+  dist = perturbed(name, num_bins=17)
+  for temperature in (1.0, 0.7):
+    x = dist.sample(50, temperature=temperature, seed=(1, 2)).numpy()
+    assert x.shape == (50, *SHAPE)
+    np.testing.assert_array_equal(x, np.round(x))
+    assert x.min() >= 0 and x.max() <= 16
+  assert np.all(np.isfinite(dist.log_prob(x)))
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_log_prob_runs_each_coupling_network_once(name):
+  dist = BUILDERS[name](num_bins=17)
+  couplings = [m for m in dist.bijector.submodules
+               if isinstance(m, tff.bijectors.AffineCoupling)]
+  assert len(couplings) == {"realnvp": 10, "glow": 4}[name]
+  calls = []
+  for coupling in couplings:
+    network = coupling.network
+    network.call = (lambda call: lambda x: calls.append(1) or call(x))(network.call)
+  dist.log_prob(integer_images(3, 17))
+  assert len(calls) == len(couplings)
+
+
+def test_glow_act_norms_start_from_the_first_batch():
+  dist = BUILDERS["glow"](num_bins=17)
+  act_norms = [m for m in dist.bijector.submodules if isinstance(m, tff.bijectors.ActNorm)]
+  assert len(act_norms) == 4
+  x = integer_images(64, 17)
+  assert tff.bijectors.initialize_act_norms(dist, x) == 4
+  assert all(a.initialized.numpy() for a in act_norms)
+  # The last ActNorm normalised its input: the 1x1 conv after it sees unit variance.
+  assert all(np.all(a.log_scale.numpy() != 0.) for a in act_norms)
+  assert tff.bijectors.initialize_act_norms(dist, x) == 0
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_a_short_fit_lowers_the_test_bits_per_dim(name):
+  train = tff.data.digits("train")[:256]
+  test = tff.data.digits("test")[:128]
+  dist = (tff.models.realnvp([8, 8, 1], num_scales=2, hidden_channels=8, num_blocks=1,
+                             num_bins=17) if name == "realnvp" else
+          tff.models.glow([8, 8, 1], levels=2, depth=2, hidden_channels=16, num_bins=17,
+                          seed=0))
+  tff.bijectors.initialize_act_norms(dist, train[:128])
+  bpd = lambda x: tf.reduce_mean(tff.metrics.bits_per_dim(dist.log_prob(x), [8, 8, 1]))
+  before = bpd(test).numpy()
+  optimizer = tf.keras.optimizers.Adam(3e-3)
+
+  @tf.function
+  def step(x):
+    with tf.GradientTape() as tape:
+      loss = bpd(x)
+    optimizer.apply_gradients(zip(tape.gradient(loss, dist.trainable_variables),
+                                  dist.trainable_variables))
+    return loss
+
+  for i in range(60):
+    step(train[(i % 4) * 64:(i % 4 + 1) * 64])
+  after = bpd(test).numpy()
+  assert np.isfinite(after) and after < before - 0.3, (before, after)
+
+
+@pytest.mark.parametrize("builder,kwargs,match", [
+    (tff.models.realnvp, dict(image_shape=[8, 8]), r"Expected image_shape \[H, W, C\]"),
+    (tff.models.realnvp, dict(image_shape=[6, 6, 1], num_scales=3),
+     "Expected H and W divisible by 4 for this num_scales"),
+    (tff.models.glow, dict(image_shape=[4, 4, 1], levels=3),
+     "Expected H and W divisible by 8 for this levels"),
+])
+def test_raises_on_bad_shapes(builder, kwargs, match):
+  with pytest.raises(ValueError, match=match):
+    builder(**kwargs)
+
+
+def test_validate_args_rejects_non_integer_and_out_of_range_images():
+  dist = BUILDERS["glow"](num_bins=17, validate_args=True)
+  tff.bijectors.initialize_act_norms(dist, integer_images(8, 17))
+  with pytest.raises(tf.errors.InvalidArgumentError, match="Expected integer levels"):
+    dist.log_prob(integer_images(2, 17) + 0.5)
+  with pytest.raises(tf.errors.InvalidArgumentError, match=r"Expected x in \[0, 16\]"):
+    dist.log_prob(integer_images(2, 17) + 17.)

@@ -1,0 +1,144 @@
+"""Ready-made multi-scale image flows: RealNVP and Glow over `[H, W, C]` integer images.
+
+Each returns one `FlowDistribution` over the data's shape: a standard normal base of the
+same shape, and the chain (data side first)
+`UniformDequantization(K) -> LogitPreprocessing(alpha) -> multi-scale flow`. Its
+`log_prob(x)` on integer images `x in {0, ..., K-1}` is the dequantization lower bound on
+`log P(x)`, so `tff.metrics.bits_per_dim(log_prob, image_shape)` is bits/dim.
+"""
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfp_flows import bijectors
+from tfp_flows import distributions
+
+tfb = tfp.bijectors
+tfd = tfp.distributions
+
+
+def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bins=256,
+            logit_alpha=0.05, dtype=tf.float32, validate_args=False, name="realnvp"):
+  """RealNVP (Dinh et al. 2017, section 4.1), data to latent at each scale:
+
+  3 checkerboard couplings, squeeze, 3 channel couplings, factor out half the channels,
+  then the next scale on the other half; the last scale is 4 checkerboard couplings.
+  Couplings alternate parity and use a `CouplingResNet` with Glow's bounded scale
+  (`AffineCoupling`); there is no batch normalisation.
+
+  Args:
+    image_shape: `[H, W, C]`; H and W divisible by `2 ** (num_scales - 1)`.
+    num_scales: number of scales (the paper: 4 for 32x32 CIFAR-10, 3 for 28x28 MNIST).
+    hidden_channels, num_blocks: size of each coupling's ResNet.
+    num_bins: K, the number of levels of the data (256 for 8-bit images); `None` for
+      continuous data in [0, 1] (no dequantization).
+    logit_alpha: alpha of the logit preprocessing; `None` feeds [0, 1] data to the flow.
+  """
+  image_shape = _checked_image_shape(image_shape, 2 ** (num_scales - 1), "num_scales")
+
+  def coupling(shape, mask, parity, tag):
+    return bijectors.AffineCoupling(shape, mask, parity, hidden_channels=hidden_channels,
+                                    num_blocks=num_blocks, dtype=dtype,
+                                    validate_args=validate_args, name=f"{name}_{tag}")
+
+  def scale(shape, index):
+    """Data-to-latent list of the bijectors of scale `index` and the ones below it."""
+    if index == num_scales - 1:
+      return [coupling(shape, "checkerboard", i % 2, f"s{index}_checkerboard_{i}")
+              for i in range(4)]
+    layers = [coupling(shape, "checkerboard", i % 2, f"s{index}_checkerboard_{i}")
+              for i in range(3)]
+    squeezed = _squeezed(shape)
+    layers.append(tfb.Invert(bijectors.Squeeze(2), name=f"{name}_s{index}_squeeze"))
+    layers += [coupling(squeezed, "channel", i % 2, f"s{index}_channel_{i}")
+               for i in range(3)]
+    inner = tfb.Chain(scale(squeezed[:2] + [squeezed[2] // 2], index + 1),
+                      name=f"{name}_s{index + 1}")
+    layers += [bijectors.FactorOut(inner, squeezed, validate_args=validate_args,
+                                   name=f"{name}_s{index}_factor_out"),
+               bijectors.Squeeze(2, name=f"{name}_s{index}_unsqueeze")]
+    return layers
+
+  return _image_flow(image_shape, scale(image_shape, 0), num_bins, logit_alpha, dtype,
+                     validate_args, name)
+
+
+def glow(image_shape, levels=3, depth=8, hidden_channels=512, num_bins=256, logit_alpha=0.05,
+         lu_decomposed=True, seed=None, dtype=tf.float32, validate_args=False, name="glow"):
+  """Glow (Kingma & Dhariwal 2018), data to latent at each level:
+
+  squeeze, then `depth` steps of ActNorm -> invertible 1x1 conv -> affine coupling (channel
+  mask, Glow's 3-layer conv network), then factor out half the channels (not after the
+  last level) and go on with the other half. The factored-out half has a standard normal
+  prior (not Glow's learned conditional prior). ActNorms start uninitialised: call
+  `tff.bijectors.initialize_act_norms(dist, batch)` once before training.
+
+  Args:
+    image_shape: `[H, W, C]`; H and W divisible by `2 ** levels`.
+    levels: number of levels L (Glow: 3 for 32x32).
+    depth: steps per level K (Glow: 32).
+    hidden_channels: width of the coupling networks (Glow: 512).
+    num_bins, logit_alpha: as in `realnvp`.
+    lu_decomposed: LU-parameterised 1x1 convolutions.
+    seed: seed of the 1x1 convolutions' random rotations.
+  """
+  image_shape = _checked_image_shape(image_shape, 2 ** levels, "levels")
+  rng = np.random.default_rng(seed)
+
+  def step(shape, tag):
+    return [bijectors.ActNorm(shape, dtype=dtype, validate_args=validate_args,
+                              name=f"{name}_{tag}_act_norm"),
+            bijectors.Invertible1x1Conv(shape[-1], lu_decomposed, seed=rng.integers(2**31),
+                                        dtype=dtype, validate_args=validate_args,
+                                        name=f"{name}_{tag}_1x1_conv"),
+            bijectors.AffineCoupling(shape, "channel", network="glow",
+                                     hidden_channels=hidden_channels, dtype=dtype,
+                                     validate_args=validate_args, name=f"{name}_{tag}_coupling")]
+
+  def level(shape, index):
+    """Data-to-latent list of the bijectors of level `index` and the ones below it."""
+    squeezed = _squeezed(shape)
+    layers = [tfb.Invert(bijectors.Squeeze(2), name=f"{name}_l{index}_squeeze")]
+    for i in range(depth):
+      layers += step(squeezed, f"l{index}_step{i}")
+    if index < levels - 1:
+      inner = tfb.Chain(level(squeezed[:2] + [squeezed[2] // 2], index + 1),
+                        name=f"{name}_l{index + 1}")
+      layers.append(bijectors.FactorOut(inner, squeezed, validate_args=validate_args,
+                                        name=f"{name}_l{index}_factor_out"))
+    layers.append(bijectors.Squeeze(2, name=f"{name}_l{index}_unsqueeze"))
+    return layers
+
+  return _image_flow(image_shape, level(image_shape, 0), num_bins, logit_alpha, dtype,
+                     validate_args, name)
+
+
+def _image_flow(image_shape, flow_layers, num_bins, logit_alpha, dtype, validate_args, name):
+  """`FlowDistribution` of a standard normal through the data-to-latent `flow_layers`."""
+  layers = []  # tfb.Chain's inverse runs its list front to back: data side first.
+  if num_bins is not None:
+    layers.append(bijectors.UniformDequantization(num_bins, validate_args=validate_args,
+                                                  name=f"{name}_dequantization"))
+  if logit_alpha is not None:
+    layers.append(bijectors.LogitPreprocessing(logit_alpha, validate_args=validate_args,
+                                               name=f"{name}_logit"))
+  base = tfd.Sample(tfd.Normal(tf.zeros([], dtype), tf.ones([], dtype)), image_shape)
+  return distributions.FlowDistribution(base, tfb.Chain(layers + flow_layers, name=name),
+                                        validate_args=validate_args, name=name)
+
+
+def _squeezed(shape):
+  height, width, channels = shape
+  return [height // 2, width // 2, 4 * channels]
+
+
+def _checked_image_shape(image_shape, divisor, what):
+  shape = [int(d) for d in np.reshape(image_shape, [-1])]
+  if len(shape) != 3 or min(shape) < 1:
+    raise ValueError(f"Expected image_shape [H, W, C]. Received: image_shape={image_shape!r}")
+  if shape[0] % divisor or shape[1] % divisor:
+    raise ValueError(
+        f"Expected H and W divisible by {divisor} for this {what}. "
+        f"Received: image_shape={shape}")
+  return shape
