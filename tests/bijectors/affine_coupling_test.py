@@ -49,8 +49,8 @@ def test_copies_the_masked_half_and_starts_near_identity(mask, parity):
   x = bijector.forward(z)
   kept = bijector.mask.astype(bool)
   np.testing.assert_array_equal(x.numpy()[:, kept], z.numpy()[:, kept])
-  # Zero network output: s = sigmoid(2), t = 0 on the transformed half.
-  np.testing.assert_allclose(x.numpy()[:, ~kept], z.numpy()[:, ~kept] / (1 + np.exp(-2.)),
+  # Zero network output: s = sigmoid(2), t = 0 on the transformed half; x = z / s.
+  np.testing.assert_allclose(x.numpy()[:, ~kept], z.numpy()[:, ~kept] * (1 + np.exp(-2.)),
                              rtol=1e-6)
 
 
@@ -69,9 +69,19 @@ def test_copied_part_alone_drives_the_transformed_part():
   z_moved = tf.concat([z[..., :2] + 1., z[..., 2:]], -1)  # Transformed channels 0-1 change.
   x_moved = bijector.forward(z_moved)
   np.testing.assert_allclose(x_moved[..., :2] - x[..., :2],
-                             tf.exp(-tf.nn.softplus(-2. - bijector.network(z[..., 2:])[..., 1])),
-                             rtol=1e-12)  # d x / d z = s(copied part), unchanged.
+                             tf.exp(tf.nn.softplus(-2. - bijector.network(z[..., 2:])[..., 1])),
+                             rtol=1e-12)  # d x / d z = 1 / s(copied part), unchanged.
   np.testing.assert_array_equal(x_moved[..., 2:], z[..., 2:])
+
+
+def test_training_direction_only_contracts():
+  """ildj = sum log s <= 0 whatever the weights: the likelihood cannot blow up through s."""
+  bijector = perturbed([4, 4, 2], "checkerboard", 0, False, tf.float32)
+  for v in bijector.network.weights:
+    v.assign(v * 30.)
+  x = tf.random.normal([16, 4, 4, 2]) * 10.
+  ildj = bijector.inverse_log_det_jacobian(x, event_ndims=3)
+  assert np.all(ildj <= 0.) and np.all(np.isfinite(bijector.inverse(tf.identity(x))))
 
 
 def test_network_shapes():

@@ -44,11 +44,15 @@ def coupling_mask(event_shape, mask, parity):
 
 
 class AffineCoupling(_one_pass.OnePassBijector):
-  """`x = m * z + (1 - m) * (z * s(m * z) + t(m * z))`, `log|det| = sum (1 - m) log s`.
+  """`z = m * x + (1 - m) * (x + t(m x)) * s(m x)` (inverse), `log|det dz/dx| = sum log s`.
 
   `m` is the mask (`coupling_mask`); `(t, raw) = network(copied part)`, and the scale is
-  Glow's bounded `s = sigmoid(raw + 2)`, in (0, 1), equal to 0.88 at a zero network output;
-  with `shift_only=True` (NICE's additive coupling) `s = 1` and the log-det is 0. The
+  Glow's bounded `s = sigmoid(raw + 2)`, in (0, 1), equal to 0.88 at a zero network output.
+  As in Glow, the data-to-latent direction (TFP's `inverse`, the one training runs)
+  multiplies by `s`, so it can only contract and its log-det is bounded above by 0: the
+  likelihood cannot grow without bound by shrinking `s`. Sampling (`forward`) is
+  `x = z / s - t` on the transformed part. With `shift_only=True` (NICE's additive
+  coupling) `s = 1` and the log-det is 0. The
   "half" and "channel" masks split the last axis into two contiguous parts, and the network
   sees only the copied part and predicts only the transformed part; "checkerboard" feeds
   the network `m * z` and reads its output at the transformed positions. The default
@@ -133,7 +137,8 @@ class AffineCoupling(_one_pass.OnePassBijector):
       log_scale, shift = self._scale_and_shift(kept)
       parts[1 - self._parity] = _affine(changed, log_scale, shift, direction)
       out = tf.concat(parts, axis=-1)
-    log_det = direction * tf.reduce_sum(log_scale, axis=list(range(-len(self._event_shape), 0)))
+    log_det = -direction * tf.reduce_sum(log_scale,
+                                         axis=list(range(-len(self._event_shape), 0)))
     return out, log_det
 
   def _augmented_forward(self, z):
@@ -146,9 +151,10 @@ class AffineCoupling(_one_pass.OnePassBijector):
 
 
 def _affine(u, log_scale, shift, direction):
+  """Forward (+1) `u / s - t`, inverse (-1) `(u + t) s`, with `log s = log_scale`."""
   if direction > 0:
-    return u * tf.exp(log_scale) + shift
-  return (u - shift) * tf.exp(-log_scale)
+    return u * tf.exp(-log_scale) - shift
+  return (u + shift) * tf.exp(log_scale)
 
 
 def _split_sizes(event_shape, mask, parity):
