@@ -32,15 +32,15 @@ SHAPE = [8, 8, 1]
 K = tff.data.DIGITS_NUM_BINS
 
 
-def tfp_glow(hidden_channels, steps_per_level=4, levels=2):
+def tfp_glow(hidden_channels, steps_per_level=4, levels=2, shape=SHAPE, num_bins=K):
   """TFP's `tfb.Glow` behind the same dequantization and logit as our builders."""
-  glow = tfb.Glow(output_shape=SHAPE, num_glow_blocks=levels,
+  glow = tfb.Glow(output_shape=shape, num_glow_blocks=levels,
                   num_steps_per_block=steps_per_level,
                   coupling_bijector_fn=lambda shape: tfb.GlowDefaultNetwork(
                       shape, num_hidden=hidden_channels),
                   exit_bijector_fn=tfb.GlowDefaultExitNetwork, seed=0)
-  base = tfd.Sample(tfd.Normal(0., 1.), glow.inverse_event_shape(SHAPE))
-  chain = tfb.Chain([tff.bijectors.UniformDequantization(K, name="dequantization"),
+  base = tfd.Sample(tfd.Normal(0., 1.), glow.inverse_event_shape(shape))
+  chain = tfb.Chain([tff.bijectors.UniformDequantization(num_bins, name="dequantization"),
                      tff.bijectors.LogitPreprocessing(0.05), glow])
   return tfd.TransformedDistribution(base, chain)
 
