@@ -132,8 +132,12 @@ def test_a_short_fit_lowers_the_test_bits_per_dim(name):
      "Expected H and W divisible by 4 for this num_scales"),
     (tff.models.glow, dict(image_shape=[4, 4, 1], levels=3),
      "Expected H and W divisible by 8 for this levels"),
+    (tff.models.realnvp, dict(image_shape=[4, 4, 1], num_scales=0),
+     "Expected num_scales to be an int >= 1"),
+    (tff.models.glow, dict(image_shape=[4, 4, 1], levels=1, depth=0),
+     "Expected depth to be an int >= 1"),
 ])
-def test_raises_on_bad_shapes(builder, kwargs, match):
+def test_raises_on_bad_shapes_and_counts(builder, kwargs, match):
   with pytest.raises(ValueError, match=match):
     builder(**kwargs)
 

@@ -35,6 +35,7 @@ def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bin
       continuous data in [0, 1] (no dequantization).
     logit_alpha: alpha of the logit preprocessing; `None` feeds [0, 1] data to the flow.
   """
+  _check_positive(num_scales=num_scales)
   image_shape = _checked_image_shape(image_shape, 2 ** (num_scales - 1), "num_scales")
 
   def coupling(shape, mask, parity, tag):
@@ -83,6 +84,7 @@ def glow(image_shape, levels=3, depth=8, hidden_channels=512, num_bins=256, logi
     lu_decomposed: LU-parameterised 1x1 convolutions.
     seed: seed of the 1x1 convolutions' random rotations.
   """
+  _check_positive(levels=levels, depth=depth)
   image_shape = _checked_image_shape(image_shape, 2 ** levels, "levels")
   rng = np.random.default_rng(seed)
 
@@ -131,6 +133,12 @@ def _image_flow(image_shape, flow_layers, num_bins, logit_alpha, dtype, validate
 def _squeezed(shape):
   height, width, channels = shape
   return [height // 2, width // 2, 4 * channels]
+
+
+def _check_positive(**counts):
+  for name, value in counts.items():
+    if not isinstance(value, (int, np.integer)) or value < 1:
+      raise ValueError(f"Expected {name} to be an int >= 1. Received: {name}={value!r}")
 
 
 def _checked_image_shape(image_shape, divisor, what):
