@@ -5,6 +5,7 @@ The image flows dequantize integer levels `0..K-1` themselves, so nothing here s
 pixels: `image_dataset` yields floats holding the levels.
 """
 
+import numbers
 import os
 
 import numpy as np
@@ -17,12 +18,26 @@ SPLITS = ("train", "test", "all")
 def digits(split="train", test_fraction=0.2, seed=0):
   """The 1,797 8x8 handwritten digits that ship with scikit-learn (no download).
 
-  Returns float32 `[N, 8, 8, 1]` with integer levels in [0, 16] (`DIGITS_NUM_BINS` = 17).
-  The split is a fixed permutation drawn with `seed`: "test" holds
-  `round(1797 * test_fraction)` images, "train" the others, "all" every image in order.
+  The split is a fixed permutation drawn with `np.random.default_rng(seed)`: "test" holds
+  `round(1797 * test_fraction)` images, "train" the others (disjoint from "test"), and
+  "all" every image in sklearn's order.
+
+  Args:
+    split: one of "train", "test", "all".
+    test_fraction: fraction of the images in "test", in [0, 1].
+    seed: seed of the permutation; the same seed gives the same split.
+
+  Returns:
+    float32 array `[N, 8, 8, 1]` of integer levels in [0, 16] (`DIGITS_NUM_BINS` = 17).
+
+  Raises:
+    ValueError: for an unknown `split` or a `test_fraction` outside [0, 1].
+    ImportError: when scikit-learn is not installed.
   """
   if split not in SPLITS:
     raise ValueError(f"Expected split in {SPLITS}. Received: split={split!r}")
+  if not 0. <= test_fraction <= 1.:
+    raise ValueError(f"Expected 0 <= test_fraction <= 1. Received: test_fraction={test_fraction!r}")
   try:
     from sklearn import datasets  # pylint: disable=import-outside-toplevel
   except ImportError as error:
@@ -32,71 +47,118 @@ def digits(split="train", test_fraction=0.2, seed=0):
   if split == "all":
     return images
   order = np.random.default_rng(seed).permutation(len(images))
-  num_test = int(round(len(images) * test_fraction))
+  num_test = round(len(images) * test_fraction)
   return images[order[:num_test] if split == "test" else order[num_test:]]
 
 
 def load_images(path, key=None, channels_first=False):
-  """Integer images `[N, H, W, C]` from a `.npy` or `.npz` file (read without pickle).
+  """Integer images from a `.npy` or `.npz` file, read with `allow_pickle=False`.
 
-  Accepts `[N, H, W]` (MNIST-style; a channel axis is added) or `[N, H, W, C]`;
-  `channels_first=True` reads `[N, C, H, W]` (CIFAR-style). In an `.npz`, `key` names the
-  array (optional when the file holds one). The values must be non-negative integers; the
-  dtype of the file is kept.
+  Args:
+    path: path to a `.npy` file, or to an `.npz` archive.
+    key: name of the array in an `.npz` archive; optional when it holds exactly one.
+    channels_first: read 4-D arrays as `[N, C, H, W]` (e.g. CIFAR's python pickles
+      reshaped) instead of `[N, H, W, C]`. A 3-D `[N, H, W]` array (e.g. MNIST) gets a
+      channel axis either way.
+
+  Returns:
+    Array `[N, H, W, C]` of non-negative integer levels, in the dtype of the file.
+
+  Raises:
+    FileNotFoundError: when `path` does not exist.
+    ValueError: for an `.npz` key that is missing or ambiguous, a rank other than 3 or 4,
+      a non-numeric dtype, non-integer values or negative values.
   """
   path = os.fspath(path)
-  if not os.path.exists(path):
-    raise FileNotFoundError(f"Expected an image file at {path!r}. Received: no such file")
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"Expected an existing .npy or .npz file. Received: path={path!r}")
   loaded = np.load(path, allow_pickle=False)
   if isinstance(loaded, np.ndarray):
     images = loaded
   else:  # An .npz archive.
     with loaded:
       images = _pick(loaded, key, path)
-  if images.ndim == 3 and not channels_first:
+  if images.ndim == 3:
     images = images[..., np.newaxis]
-  if images.ndim != 4:
-    raise ValueError(f"Expected images [N, H, W] or [N, H, W, C]. Received: shape "
-                     f"{images.shape} in {path!r}")
-  if channels_first:
+  elif images.ndim == 4 and channels_first:
     images = np.transpose(images, [0, 2, 3, 1])
-  if not np.issubdtype(images.dtype, np.integer) and np.any(images != np.round(images)):
-    raise ValueError(f"Expected integer pixel levels. Received: non-integer values in {path!r}")
+  elif images.ndim != 4:
+    layout = "[N, C, H, W]" if channels_first else "[N, H, W, C]"
+    raise ValueError(f"Expected images of shape [N, H, W] or {layout}. "
+                     f"Received: shape={images.shape} in path={path!r}")
+  if images.dtype.kind not in "biuf":
+    raise ValueError(f"Expected a numeric dtype. Received: dtype={images.dtype} in path={path!r}")
+  if images.dtype.kind == "f" and not np.all(images == np.round(images)):
+    raise ValueError(f"Expected integer pixel levels. Received: non-integer values of dtype "
+                     f"{images.dtype} in path={path!r}")
   if images.size and images.min() < 0:
-    raise ValueError(f"Expected pixel levels >= 0. Received: min {images.min()} in {path!r}")
+    raise ValueError(f"Expected pixel levels >= 0. Received: min={images.min()} in path={path!r}")
   return images
 
 
 def num_bins_of(images):
-  """The number of levels K of integer images: 256 for uint8 arrays, else `max + 1`."""
-  if np.asarray(images).dtype == np.uint8:
+  """The number of levels K of integer images, for the flows' dequantization.
+
+  Args:
+    images: array of integer levels, any shape.
+
+  Returns:
+    256 for a uint8 array (its full range, whatever values it holds), else
+    `int(max(images)) + 1`.
+  """
+  images = np.asarray(images)
+  if images.dtype == np.uint8:
     return 256
   return int(np.max(images)) + 1
 
 
 def image_dataset(images, batch_size, shuffle=True, seed=0, repeat=False, drop_remainder=False,
                   dtype=tf.float32):
-  """A `tf.data.Dataset` of `[batch, H, W, C]` float batches holding the integer levels."""
+  """A `tf.data.Dataset` of image batches holding the integer levels (not scaled).
+
+  Args:
+    images: array `[N, H, W, C]` of integer levels, e.g. from `digits` or `load_images`.
+    batch_size: int >= 1.
+    shuffle: shuffle over all N images with `seed`, reshuffled each epoch.
+    seed: shuffle seed; the same seed gives the same order.
+    repeat: repeat forever (for `fit(..., steps_per_epoch=...)`).
+    drop_remainder: drop a last batch smaller than `batch_size`.
+    dtype: floating dtype of the batches; images are cast per batch.
+
+  Returns:
+    `tf.data.Dataset` of `[batch_size, H, W, C]` tensors of `dtype`.
+
+  Raises:
+    ValueError: for images not of rank 4, `batch_size < 1` or a non-floating `dtype`.
+  """
   images = np.asarray(images)
   if images.ndim != 4:
-    raise ValueError(f"Expected images [N, H, W, C]. Received: shape {images.shape}")
-  if int(batch_size) < 1:
-    raise ValueError(f"Expected batch_size >= 1. Received: batch_size={batch_size!r}")
-  dataset = tf.data.Dataset.from_tensor_slices(images.astype(tf.as_dtype(dtype).as_numpy_dtype))
+    raise ValueError(f"Expected images of shape [N, H, W, C]. Received: images.shape="
+                     f"{images.shape}")
+  if (isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral)
+      or batch_size < 1):
+    raise ValueError(f"Expected batch_size to be an int >= 1. Received: batch_size={batch_size!r}")
+  dtype = tf.as_dtype(dtype)
+  if not dtype.is_floating:
+    raise ValueError(f"Expected a floating dtype. Received: dtype={dtype.name}")
+  dataset = tf.data.Dataset.from_tensor_slices(images)
   if shuffle:
-    dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.shuffle(max(len(images), 1), seed=seed, reshuffle_each_iteration=True)
   if repeat:
     dataset = dataset.repeat()
-  return dataset.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(
-      tf.data.AUTOTUNE)
+  dataset = dataset.batch(int(batch_size), drop_remainder=drop_remainder)
+  dataset = dataset.map(lambda batch: tf.cast(batch, dtype), num_parallel_calls=tf.data.AUTOTUNE)
+  return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def _pick(loaded, key, path):
-  keys = list(loaded.keys())
+def _pick(archive, key, path):
+  """The array `key` of an open `.npz` archive, or its only array when `key` is None."""
+  keys = list(archive.keys())
   if key is None:
     if len(keys) != 1:
-      raise ValueError(f"Expected key= naming one of {keys} in {path!r}. Received: key=None")
+      raise ValueError(f"Expected key= naming one of {keys} in path={path!r}. Received: "
+                       f"key=None")
     key = keys[0]
   if key not in keys:
     raise ValueError(f"Expected key in {keys}. Received: key={key!r}")
-  return loaded[key]
+  return archive[key]

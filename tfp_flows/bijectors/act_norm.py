@@ -5,6 +5,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_flows.bijectors import _checks
+from tfp_flows.bijectors import factor_out
 
 tfb = tfp.bijectors
 
@@ -130,7 +131,6 @@ def initialize_act_norms(flow, x, force=False):
 
 def _push(bijector, x, force, count):
   """`bijector.inverse(x)`, initialising the ActNorms met on the way."""
-  from tfp_flows.bijectors.factor_out import FactorOut  # pylint: disable=import-outside-toplevel
   if isinstance(bijector, ActNorm):
     if force or not bool(bijector.initialized.numpy()):
       count[0] += 1
@@ -140,7 +140,7 @@ def _push(bijector, x, force, count):
     for inner in bijector.bijectors:
       x = _push(inner, x, force, count)
     return x
-  if isinstance(bijector, FactorOut):
+  if isinstance(bijector, factor_out.FactorOut):
     factored, rest = bijector.split(x)
     return bijector.merge(factored, _push(bijector.bijector, rest, force, count))
   if any(isinstance(m, ActNorm) for m in bijector.submodules):
