@@ -14,17 +14,27 @@ def rows(images):
 def test_digits_are_integer_levels_split_without_overlap():
   train, test, every = (tff.data.digits(s) for s in ("train", "test", "all"))
   assert train.shape == (1438, 8, 8, 1) and test.shape == (359, 8, 8, 1)
-  assert every.shape == (1797, 8, 8, 1) and train.dtype == np.float32
+  assert every.shape == (1797, 8, 8, 1)
+  assert train.dtype == test.dtype == every.dtype == np.float32
   np.testing.assert_array_equal(every, np.round(every))
   assert every.min() == 0 and every.max() == tff.data.DIGITS_NUM_BINS - 1
+  assert len(rows(every)) == 1797  # No duplicate images, so rows stand for indices.
+  assert not rows(train) & rows(test)
+  assert rows(train) | rows(test) == rows(every)
   order = np.random.default_rng(0).permutation(1797)
   np.testing.assert_array_equal(test, every[order[:359]])
   np.testing.assert_array_equal(train, every[order[359:]])
-  assert rows(train) | rows(test) == rows(every)
-  np.testing.assert_array_equal(tff.data.digits("test"), test)
-  assert not np.array_equal(tff.data.digits("test", seed=1), test)
+
+
+def test_digits_split_is_reproducible_and_validated():
+  np.testing.assert_array_equal(tff.data.digits("test"), tff.data.digits("test"))
+  assert rows(tff.data.digits("test", seed=1)) != rows(tff.data.digits("test"))
+  assert tff.data.digits("test", test_fraction=0.1).shape == (180, 8, 8, 1)
+  assert tff.data.digits("train", test_fraction=0.).shape == (1797, 8, 8, 1)
   with pytest.raises(ValueError, match="Expected split in"):
     tff.data.digits("validation")
+  with pytest.raises(ValueError, match="Expected 0 <= test_fraction <= 1"):
+    tff.data.digits("test", test_fraction=1.5)
 
 
 def test_load_images_mnist_style_npy(tmp_path):
@@ -34,13 +44,18 @@ def test_load_images_mnist_style_npy(tmp_path):
   assert loaded.shape == (5, 28, 28, 1) and loaded.dtype == np.uint8
   np.testing.assert_array_equal(loaded[..., 0], images)
   assert tff.data.num_bins_of(loaded) == 256
+  np.save(tmp_path / "levels.npy", np.array([[[0, 3]]], np.int32))
+  assert tff.data.num_bins_of(tff.data.load_images(str(tmp_path / "levels.npy"))) == 4
 
 
 def test_load_images_cifar_style_npz_channels_first(tmp_path):
   images = np.random.default_rng(0).integers(0, 256, [4, 3, 32, 32]).astype(np.uint8)
   np.savez(tmp_path / "cifar.npz", x_train=images, y_train=np.arange(4))
   loaded = tff.data.load_images(tmp_path / "cifar.npz", key="x_train", channels_first=True)
+  assert loaded.shape == (4, 32, 32, 3) and loaded.dtype == np.uint8
   np.testing.assert_array_equal(loaded, images.transpose(0, 2, 3, 1))
+  np.savez(tmp_path / "one.npz", images)
+  np.testing.assert_array_equal(tff.data.load_images(tmp_path / "one.npz"), images)
   with pytest.raises(ValueError, match=r"Expected key= naming one of \['x_train', 'y_train'\]"):
     tff.data.load_images(tmp_path / "cifar.npz")
   with pytest.raises(ValueError, match="Expected key in"):
@@ -53,31 +68,53 @@ def test_load_images_rejects_bad_files(tmp_path):
   np.save(tmp_path / "halves.npy", np.full([2, 4, 4], 0.5))
   with pytest.raises(ValueError, match="Expected integer pixel levels"):
     tff.data.load_images(tmp_path / "halves.npy")
+  np.save(tmp_path / "whole.npy", np.full([2, 4, 4], 3.))
+  assert tff.data.load_images(tmp_path / "whole.npy").dtype == np.float64
   np.save(tmp_path / "flat.npy", np.zeros([2, 16], np.uint8))
-  with pytest.raises(ValueError, match=r"Expected images \[N, H, W\] or \[N, H, W, C\]"):
+  with pytest.raises(ValueError, match=r"Expected images of shape \[N, H, W\] or"):
     tff.data.load_images(tmp_path / "flat.npy")
   np.save(tmp_path / "negative.npy", -np.ones([2, 4, 4], np.int32))
   with pytest.raises(ValueError, match="Expected pixel levels >= 0"):
     tff.data.load_images(tmp_path / "negative.npy")
+  np.save(tmp_path / "text.npy", np.full([2, 4, 4], "a"))
+  with pytest.raises(ValueError, match="Expected a numeric dtype"):
+    tff.data.load_images(tmp_path / "text.npy")
 
 
 def test_image_dataset_batches_every_image_once_per_epoch():
   images = np.arange(10 * 2 * 2 * 1).reshape([10, 2, 2, 1]).astype(np.uint8)
-  batches = list(tff.data.image_dataset(images, 4, seed=3))
-  assert [b.shape[0] for b in batches] == [4, 4, 2] and batches[0].dtype == tf.float32
+  batches = [b.numpy() for b in tff.data.image_dataset(images, 4, seed=3)]
+  assert [b.shape for b in batches] == [(4, 2, 2, 1)] * 2 + [(2, 2, 2, 1)]
+  assert batches[0].dtype == np.float32
   seen = np.concatenate(batches)
-  np.testing.assert_array_equal(np.sort(seen[:, 0, 0, 0]), images[:, 0, 0, 0])
+  assert not np.array_equal(seen, images)  # Shuffled...
+  np.testing.assert_array_equal(seen[np.argsort(seen[:, 0, 0, 0])], images)  # ...losslessly.
   again = np.concatenate(list(tff.data.image_dataset(images, 4, seed=3)))
   np.testing.assert_array_equal(again, seen)
+  other = np.concatenate(list(tff.data.image_dataset(images, 4, seed=4)))
+  assert not np.array_equal(other, seen)
+
+
+def test_image_dataset_drop_remainder_repeat_and_dtype():
+  images = np.arange(10 * 2 * 2 * 1).reshape([10, 2, 2, 1]).astype(np.uint8)
   dropped = list(tff.data.image_dataset(images, 4, drop_remainder=True, shuffle=False))
   assert len(dropped) == 2
-  np.testing.assert_array_equal(dropped[0], images[:4])
-  repeated = tff.data.image_dataset(images, 4, repeat=True, drop_remainder=True)
-  assert len(list(repeated.take(7))) == 7
+  np.testing.assert_array_equal(dropped[1], images[4:8])
+  repeated = tff.data.image_dataset(images, 5, seed=1, repeat=True)
+  assert repeated.element_spec.shape.as_list() == [None, 2, 2, 1]
+  epochs = np.concatenate(list(repeated.take(6))).reshape([3, 10, 2, 2, 1])
+  for epoch in epochs:  # Each epoch holds every image once.
+    np.testing.assert_array_equal(np.sort(epoch[:, 0, 0, 0]), images[:, 0, 0, 0])
+  doubles = next(iter(tff.data.image_dataset(images, 3, shuffle=False, dtype=tf.float64)))
+  assert doubles.dtype == tf.float64
+  np.testing.assert_array_equal(doubles, images[:3])
 
 
 def test_image_dataset_rejects_bad_arguments():
-  with pytest.raises(ValueError, match=r"Expected images \[N, H, W, C\]"):
+  with pytest.raises(ValueError, match=r"Expected images of shape \[N, H, W, C\]"):
     tff.data.image_dataset(np.zeros([3, 4, 4]), 2)
-  with pytest.raises(ValueError, match="Expected batch_size >= 1"):
-    tff.data.image_dataset(np.zeros([3, 4, 4, 1]), 0)
+  for batch_size in (0, 2.5):
+    with pytest.raises(ValueError, match="Expected batch_size to be an int >= 1"):
+      tff.data.image_dataset(np.zeros([3, 4, 4, 1]), batch_size)
+  with pytest.raises(ValueError, match="Expected a floating dtype"):
+    tff.data.image_dataset(np.zeros([3, 4, 4, 1]), 2, dtype=tf.int32)
