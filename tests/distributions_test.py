@@ -29,9 +29,8 @@ def test_temperature_is_about_the_base_mean_for_a_uniform_base():
   np.testing.assert_allclose(dist.sample(4, temperature=0.), np.full([4, 2], 4.), rtol=1e-6)
 
 
-def test_is_a_transformed_distribution_and_works_in_tf_function():
+def test_acts_as_a_transformed_distribution_and_works_in_tf_function():
   dist = flow(tfd.Sample(tfd.Normal(0., 1.), [2]))
-  assert isinstance(dist, tfd.TransformedDistribution)
   reference = tfd.TransformedDistribution(dist.distribution, dist.bijector)
   x = tf.random.normal([5, 2])
   np.testing.assert_array_equal(dist.log_prob(x), reference.log_prob(x))
@@ -47,3 +46,17 @@ def test_builders_return_it():
 def test_negative_temperature_raises():
   with pytest.raises(ValueError, match="Expected temperature >= 0"):
     flow(tfd.Sample(tfd.Normal(0., 1.), [2])).sample(2, temperature=-1.)
+
+
+@pytest.mark.parametrize("wrap", [
+    lambda d, v: tfd.TransformedDistribution(d, tfb.Shift(v)),
+    lambda d, v: tfd.Sample(tfd.TransformedDistribution(d, tfb.Shift(v)), 2),
+    lambda d, v: tfd.Independent(tfd.TransformedDistribution(d, tfb.Shift(v)), 0),
+], ids=["transformed", "sample", "independent"])
+def test_distributions_built_on_a_flow_list_its_variables(wrap):
+  dist = tff.models.maf(2, num_layers=2, hidden_units=[4])
+  shift = tf.Variable([0., 0.])
+  wrapped = wrap(dist, shift)
+  expected = {id(v) for v in dist.trainable_variables} | {id(shift)}
+  assert len(dist.trainable_variables) == 8
+  assert {id(v) for v in wrapped.trainable_variables} == expected

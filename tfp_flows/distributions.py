@@ -2,12 +2,10 @@
 takes a temperature."""
 
 import tensorflow as tf
-import tensorflow_probability as tfp
-
-tfd = tfp.distributions
+from tensorflow_probability.python.distributions import transformed_distribution
 
 
-class FlowDistribution(tfd.TransformedDistribution):
+class FlowDistribution(transformed_distribution._TransformedDistribution):  # pylint: disable=protected-access
   """`tfd.TransformedDistribution` with `sample(n, temperature=T)`.
 
   `x = f(m + T (z - m))`, `z ~ base`, `m = base.mean()`: the base sample is pulled towards
@@ -15,6 +13,14 @@ class FlowDistribution(tfd.TransformedDistribution):
   `z ~ N(0, T^2 I)`, the reduced-temperature sampling of Glow (section 5); `T = 1` is the
   model itself, `T < 1` trades diversity for typical-looking samples. Everything else
   (`log_prob`, shapes, `bijector_kwargs`, variables) is `tfd.TransformedDistribution`'s.
+
+  The base class is the one `tfd.TransformedDistribution(d, b)` itself returns when `b` is
+  not a `CompositeTensor` (tfp_flows bijectors hold Keras networks, so they are not): a
+  composite distribution would hide its bijector's variables from any distribution built
+  on top of it (`tfd.TransformedDistribution(flow, tfb.Shift(v)).trainable_variables`
+  would list only `v`). So `isinstance(flow, tfd.TransformedDistribution)` is False, as
+  for TFP's own non-composite transformed distributions; test `isinstance(flow,
+  tff.distributions.FlowDistribution)` or `hasattr(flow, "bijector")` instead.
   """
 
   def _call_sample_n(self, sample_shape, seed, temperature=1.0, **kwargs):

@@ -43,8 +43,12 @@ class Invertible1x1Conv(tfb.Bijector):
       if lu_decomposed:
         permutation, lower, upper = _plu(rotation)
         s = np.diag(upper)
-        self._permutation = tf.constant(permutation, self._input_dtype)
-        self._sign_s = tf.constant(np.sign(s), self._input_dtype)
+        # P and sign(s) are fixed, but they are state: variables (not trained), so a
+        # checkpoint or a saved model restores them with the rest.
+        self._permutation = tf.Variable(permutation, dtype=self._input_dtype,
+                                        trainable=False, name="permutation")
+        self._sign_s = tf.Variable(np.sign(s), dtype=self._input_dtype, trainable=False,
+                                   name="sign_s")
         # L's strict lower and U's strict upper triangle in one C x C variable (the
         # diagonal is unused: L's is 1, U's comes from log|s|).
         self._lower_upper = tf.Variable(np.tril(lower, -1) + np.triu(upper, 1),

@@ -9,6 +9,7 @@ from tfp_flows import bijectors
 from tfp_flows import distributions
 from tfp_flows import nn
 from tfp_flows import transformers
+from tfp_flows.models import recipe
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
@@ -35,14 +36,18 @@ def maf(event_size, num_layers=5, hidden_units=(256, 256), transform="affine",
       log-densities of -1e3 (test NLL 4.6 vs 0.56 nats/dim with tanh, same seed).
     base: "normal" or "logistic" base distribution.
   """
-  return _autoregressive_flow(bijectors.MaskedAutoregressiveFlow, **locals())
+  arguments = dict(locals())
+  return recipe.record(
+      _autoregressive_flow(bijectors.MaskedAutoregressiveFlow, **arguments), "maf", arguments)
 
 
 def iaf(event_size, num_layers=5, hidden_units=(256, 256), transform="affine",
         num_components=None, conditional_event_shape=None, activation="tanh",
         base="normal", dtype=tf.float32, seed=None, validate_args=False, name="iaf"):
   """Inverse autoregressive flow: as `maf`, sampling in one pass per layer."""
-  return _autoregressive_flow(bijectors.InverseAutoregressiveFlow, **locals())
+  arguments = dict(locals())
+  return recipe.record(
+      _autoregressive_flow(bijectors.InverseAutoregressiveFlow, **arguments), "iaf", arguments)
 
 
 def mixture_cdf_flow(event_size, num_components=5, hidden_units=(64, 64), num_layers=1,
@@ -55,10 +60,12 @@ def mixture_cdf_flow(event_size, num_components=5, hidden_units=(64, 64), num_la
   the density is exactly the autoregressive mixture `prod_i F_i'(x_i; x_{<i})`; more layers
   or a normal base chain further MAF layers with the same transformer.
   """
-  return maf(event_size, num_layers=num_layers, hidden_units=hidden_units,
+  arguments = dict(locals())
+  flow = maf(event_size, num_layers=num_layers, hidden_units=hidden_units,
              transform="mixture_cdf", num_components=num_components,
              conditional_event_shape=conditional_event_shape, activation=activation,
              base=base, dtype=dtype, seed=seed, validate_args=validate_args, name=name)
+  return recipe.record(flow, "mixture_cdf_flow", arguments)
 
 
 def bijector_kwargs(distribution, conditional_input):

@@ -13,6 +13,7 @@ import tensorflow_probability as tfp
 
 from tfp_flows import bijectors
 from tfp_flows import distributions
+from tfp_flows.models import recipe
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
@@ -35,6 +36,7 @@ def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bin
       continuous data in [0, 1] (no dequantization).
     logit_alpha: alpha of the logit preprocessing; `None` feeds [0, 1] data to the flow.
   """
+  arguments = dict(locals())
   _check_positive(num_scales=num_scales)
   image_shape = _checked_image_shape(image_shape, 2 ** (num_scales - 1), "num_scales")
 
@@ -61,8 +63,9 @@ def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bin
                bijectors.Squeeze(2, name=f"{name}_s{index}_unsqueeze")]
     return layers
 
-  return _image_flow(image_shape, scale(image_shape, 0), num_bins, logit_alpha, dtype,
+  flow = _image_flow(image_shape, scale(image_shape, 0), num_bins, logit_alpha, dtype,
                      validate_args, name)
+  return recipe.record(flow, "realnvp", arguments)
 
 
 def glow(image_shape, levels=3, depth=8, hidden_channels=512, num_bins=256, logit_alpha=0.05,
@@ -84,6 +87,7 @@ def glow(image_shape, levels=3, depth=8, hidden_channels=512, num_bins=256, logi
     lu_decomposed: LU-parameterised 1x1 convolutions.
     seed: seed of the 1x1 convolutions' random rotations.
   """
+  arguments = dict(locals())
   _check_positive(levels=levels, depth=depth)
   image_shape = _checked_image_shape(image_shape, 2 ** levels, "levels")
   rng = np.random.default_rng(seed)
@@ -112,8 +116,9 @@ def glow(image_shape, levels=3, depth=8, hidden_channels=512, num_bins=256, logi
     layers.append(bijectors.Squeeze(2, name=f"{name}_l{index}_unsqueeze"))
     return layers
 
-  return _image_flow(image_shape, level(image_shape, 0), num_bins, logit_alpha, dtype,
+  flow = _image_flow(image_shape, level(image_shape, 0), num_bins, logit_alpha, dtype,
                      validate_args, name)
+  return recipe.record(flow, "glow", arguments)
 
 
 def _image_flow(image_shape, flow_layers, num_bins, logit_alpha, dtype, validate_args, name):

@@ -1,0 +1,4 @@
+"""Keras 3 training of tfp_flows distributions."""
+
+from tfp_flows.keras.flow_model import FlowModel
+from tfp_flows.keras.saving import load_model

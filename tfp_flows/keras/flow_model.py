@@ -1,0 +1,186 @@
+"""`FlowModel`: a Keras 3 model whose loss is a flow's negative log-likelihood."""
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfp_flows import distributions
+from tfp_flows import metrics as flow_metrics
+from tfp_flows.bijectors import act_norm
+from tfp_flows.models import recipe
+
+tfd = tfp.distributions
+
+
+class _BorrowedVariable(keras.Variable):
+  """A Keras variable that *is* an existing `tf.Variable` (no copy).
+
+  Keras 3 tracks, trains and saves only its own variables; a TFP distribution holds
+  `tf.Variable`s. Wrapping each one lets `fit`, the optimizer, `save` and `save_weights`
+  see them, while the bijectors keep reading and writing the same storage.
+  """
+
+  def __init__(self, variable, name):
+    super().__init__(initializer=lambda shape, dtype: variable, shape=variable.shape,
+                     dtype=variable.dtype.name, trainable=variable.trainable, name=name)
+
+  def _initialize_with_initializer(self, initializer):
+    self._initialize(initializer(None, None))  # A tf.Variable: Keras keeps it as it is.
+
+
+@keras.saving.register_keras_serializable(package="tfp_flows")
+class FlowModel(keras.Model):
+  """Trains a `tfd.Distribution` with Keras: `compile(optimizer)`, `fit(x)`, `evaluate(x)`.
+
+  The loss is the negative log-likelihood `-mean(log p(x))` in nats per example; `fit` and
+  `evaluate` also report `bits_per_dim`. Every `tf.Variable` of the distribution is trained
+  and saved: the Keras networks inside tfp_flows bijectors, raw variables (ActNorm, 1x1
+  convolutions) and those of TFP's own bijectors in the chain (`tfb.Shift(tf.Variable(..))`,
+  `tfb.ScaleMatvecLU`, ...). The model *shares* them with the distribution, so
+  `model.distribution` is the trained flow, and a hand-written `tf.GradientTape` loop over
+  `distribution.trainable_variables` trains the same weights.
+
+  `model(x)` is `log_prob(x)`, shape `[N]`. Uninitialised ActNorms are initialised by `fit`
+  on its first batch (see `initialize`).
+
+  Args:
+    distribution: the flow, e.g. from `tff.models`. Build it (and this model) under
+      `strategy.scope()` to train under a `tf.distribute` strategy.
+    num_bins: K when `log_prob` is a density of data scaled to [0, 1) that has K levels
+      (adds `D log K` in bits/dim); `None` when `log_prob` is already discrete (models that
+      start with `UniformDequantization`, all image builders) or the data are continuous.
+  """
+
+  def __init__(self, distribution, num_bins=None, **kwargs):
+    super().__init__(**kwargs)
+    if not isinstance(distribution, tfd.Distribution):
+      raise TypeError("Expected distribution to be a tfp.distributions.Distribution. "
+                      f"Received: distribution={distribution!r}")
+    self._distribution = distribution
+    self.num_bins = num_bins
+    self._event_shape = distribution.event_shape
+    self.flow_variables = [_BorrowedVariable(v, _keras_name(v, i))
+                           for i, v in enumerate(distribution.variables)]
+    self.nll_tracker = keras.metrics.Mean(name="loss")
+    self.bits_per_dim_tracker = keras.metrics.Mean(name="bits_per_dim")
+    self.built = True
+
+  @property
+  def distribution(self):
+    return self._distribution
+
+  @property
+  def metrics(self):
+    return [self.nll_tracker, self.bits_per_dim_tracker]
+
+  def call(self, x):
+    return self._distribution.log_prob(x)
+
+  def log_prob(self, x):
+    """`log p(x)`, shape `[N]`."""
+    return self._distribution.log_prob(x)
+
+  def sample(self, n, temperature=1.0, seed=None):
+    """`n` samples; `temperature < 1` shrinks the base sample towards its mean (Glow)."""
+    if isinstance(self._distribution, distributions.FlowDistribution):
+      return self._distribution.sample(n, seed=seed, temperature=temperature)
+    if temperature != 1.0:
+      raise ValueError("Expected temperature=1.0 for a distribution that is not a "
+                       f"tff FlowDistribution. Received: temperature={temperature!r}")
+    return self._distribution.sample(n, seed=seed)
+
+  def initialize(self, x, force=False):
+    """Initialises the flow's ActNorms from the batch `x` (eagerly); returns how many."""
+    return act_norm.initialize_act_norms(self._distribution, x, force=force)
+
+  def get_config(self):
+    flow_recipe = getattr(self._distribution, "recipe", None)
+    if flow_recipe is None:
+      raise NotImplementedError(
+          "Expected a distribution built by a tff.models builder (maf, iaf, "
+          "mixture_cdf_flow, realnvp, glow) with plain arguments, to save the whole model. "
+          f"Received: {self._distribution.name!r}, built some other way. Save its weights "
+          "instead: model.save_weights('flow.weights.h5') or tf.train.Checkpoint(flow=dist).")
+    return {"name": self.name, "distribution": flow_recipe, "num_bins": self.num_bins}
+
+  @classmethod
+  def from_config(cls, config):
+    config = dict(config)
+    return cls(recipe.rebuild(config.pop("distribution")), **config)
+
+  def load_own_variables(self, store):
+    """Assigns every variable of the flow from `store`, or none: checks all of them first."""
+    variables = self._trainable_variables + self._non_trainable_variables
+    if len(store.keys()) != len(variables):
+      raise ValueError(
+          f"Expected {len(variables)} variables for the flow {self._distribution.name!r}. "
+          f"Received: {len(store.keys())} in the saved file (a different model?).")
+    values = [store[str(i)] for i in range(len(variables))]
+    for variable, value in zip(variables, values):
+      if tuple(variable.shape) != tuple(value.shape):
+        raise ValueError(
+            f"Expected shape {tuple(variable.shape)} for {variable.name}. Received: "
+            f"{tuple(value.shape)} in the saved file (a different model?). Nothing was loaded.")
+    for variable, value in zip(variables, values):
+      variable.assign(value)
+
+  def load_weights(self, filepath, *args, **kwargs):
+    """`keras.Model.load_weights` with clear errors; a failed load assigns nothing."""
+    if not os.path.exists(filepath):
+      raise FileNotFoundError(f"Expected a weights file at {filepath!r}. Received: no such file.")
+    try:
+      return super().load_weights(filepath, *args, **kwargs)
+    except OSError as error:
+      raise ValueError(f"Expected a readable Keras weights file at {filepath!r} (truncated or "
+                       f"corrupt?). Nothing was loaded. Reading it raised: {error}") from error
+
+  def train_step(self, data):
+    x = _features(data)
+    variables = [v for v in self.flow_variables if v.trainable]
+    with tf.GradientTape() as tape:
+      nll = -tf.reduce_mean(self._distribution.log_prob(x))
+      loss = self.optimizer.scale_loss(nll / _num_replicas())
+    grads = tape.gradient(loss, [v.value for v in variables])
+    self.optimizer.apply(grads, variables)
+    return self._update_metrics(nll)
+
+  def test_step(self, data):
+    return self._update_metrics(-tf.reduce_mean(self._distribution.log_prob(_features(data))))
+
+  def _update_metrics(self, nll):
+    self.nll_tracker.update_state(nll)
+    self.bits_per_dim_tracker.update_state(
+        flow_metrics.bits_per_dim(-nll, self._event_shape, self.num_bins))
+    return {m.name: m.result() for m in self.metrics}
+
+  def fit(self, x=None, *args, **kwargs):
+    if _has_uninitialized_act_norm(self._distribution):
+      self.initialize(_first_batch(x, kwargs.get("batch_size")))
+    return super().fit(x, *args, **kwargs)
+
+
+def _features(data):
+  return data[0] if isinstance(data, (tuple, list)) else data
+
+
+def _num_replicas():
+  return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def _keras_name(variable, index):
+  name = variable.name.split(":")[0].replace("/", "_")
+  return f"{index}_{name}"
+
+
+def _has_uninitialized_act_norm(distribution):
+  return any(isinstance(m, act_norm.ActNorm) and not bool(m.initialized.numpy())
+             for m in distribution.submodules)
+
+
+def _first_batch(x, batch_size):
+  if isinstance(x, tf.data.Dataset):
+    return _features(next(iter(x)))
+  return np.asarray(_features(x))[:batch_size or 32]

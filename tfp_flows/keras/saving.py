@@ -1,0 +1,32 @@
+"""`load_model`: `keras.models.load_model` (safe mode) with clear errors for bad files."""
+
+import os
+import zipfile
+
+import keras
+
+
+def load_model(filepath, compile=True):  # pylint: disable=redefined-builtin
+  """Loads a `.keras` file saved by `FlowModel.save`, in Keras's default safe mode.
+
+  Keras reports a truncated archive as "File not found"; this says what is wrong: a missing
+  file, a file that is not a complete `.keras` archive, or weights that do not fit the
+  model its config describes (then nothing is returned, never a half-loaded model).
+  """
+  filepath = os.fspath(filepath)
+  if not os.path.exists(filepath):
+    raise FileNotFoundError(f"Expected a .keras file at {filepath!r}. Received: no such file.")
+  if not filepath.endswith(".keras"):
+    raise ValueError(f"Expected a path ending in '.keras'. Received: filepath={filepath!r}")
+  try:
+    with zipfile.ZipFile(filepath) as archive:
+      damaged = archive.testzip()
+      names = set(archive.namelist())
+  except (zipfile.BadZipFile, OSError) as error:
+    raise ValueError(f"Expected a complete .keras archive at {filepath!r} (truncated or "
+                     f"corrupt?). Reading it raised: {error}") from error
+  missing = {"config.json", "model.weights.h5"} - names
+  if damaged is not None or missing:
+    raise ValueError(f"Expected a complete .keras archive at {filepath!r}. Received: "
+                     f"damaged member {damaged!r}, missing {sorted(missing)}.")
+  return keras.models.load_model(filepath, compile=compile)
