@@ -109,3 +109,9 @@ def test_raises_on_bad_arguments(kwargs, match):
 def test_mixture_cdf_flow_raises_on_bad_components():
   with pytest.raises(ValueError, match="Expected num_components to be an int >= 1"):
     tff.models.mixture_cdf_flow(2, num_components=0)
+
+
+def test_seed_fixes_every_weight():
+  a, b = (tff.models.maf(2, num_layers=2, hidden_units=[4], seed=3) for _ in range(2))
+  for u, v in zip(a.trainable_variables, b.trainable_variables):
+    np.testing.assert_array_equal(u.numpy(), v.numpy())

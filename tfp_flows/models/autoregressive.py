@@ -97,7 +97,8 @@ def _autoregressive_flow(layer_class, event_size, num_layers, hidden_units, tran
     made = nn.MADE(transform.num_params, [event_size], hidden_units,
                    conditional_event_shape=conditional_event_shape, activation=activation,
                    dtype=dtype.name, name=f"{name}_made_{i}",
-                   kernel_initializer=_initializer(seed, i))
+                   kernel_initializer=_initializer(seed, i),
+                   output_kernel_initializer=_output_initializer(seed, i))
     layers.append(layer_class(made, transform=transform, validate_args=validate_args,
                               name=f"{name}_{i}"))
   return distributions.FlowDistribution(
@@ -107,6 +108,12 @@ def _autoregressive_flow(layer_class, event_size, num_layers, hidden_units, tran
 
 def _initializer(seed, layer):
   return keras.initializers.GlorotUniform(seed=None if seed is None else seed + layer)
+
+
+def _output_initializer(seed, layer):
+  """MADE's default small output start, seeded too so `seed` fixes every weight."""
+  return keras.initializers.VarianceScaling(
+      1e-2, seed=None if seed is None else seed + 7919 + layer)
 
 
 def _base(base, event_size, dtype):
