@@ -205,3 +205,21 @@ def test_killed_fit_resumes_from_its_last_checkpoint(tmp_path):
   assert len(straight_values.files) == 8
   for key in straight_values.files:  # Same weights, Adam moments and data order.
     np.testing.assert_array_equal(resumed_values[key], straight_values[key])
+
+
+def test_backup_and_restore_falls_back_to_the_previous_copy_of_a_cut_checkpoint(tmp_path):
+  backup = str(tmp_path / "backup")
+  x = data("maf", 32)
+  make = lambda: tff.keras.FlowModel(tff.models.maf(2, num_layers=1, hidden_units=[4], seed=0))
+  callback = lambda: keras.callbacks.BackupAndRestore(backup, double_checkpoint=True,
+                                                      delete_checkpoint=False)
+  model = make()
+  model.compile(keras.optimizers.Adam(1e-2))
+  model.fit(x, batch_size=16, epochs=2, shuffle=False, verbose=0, callbacks=[callback()])
+  latest = os.path.join(backup, "latest.weights.h5")
+  with open(latest, "r+b") as f:  # A kill while writing: the latest copy is cut short.
+    f.truncate(100)
+  resumed = make()
+  resumed.compile(keras.optimizers.Adam(1e-2))
+  resumed.fit(x, batch_size=16, epochs=2, shuffle=False, verbose=0, callbacks=[callback()])
+  assert resumed.optimizer.iterations.numpy() == 4  # Epoch 1 (from .bkp) again, then done.

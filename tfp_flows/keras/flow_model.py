@@ -31,6 +31,15 @@ class _BorrowedVariable(keras.Variable):
     self._initialize(initializer(None, None))  # A tf.Variable: Keras keeps it as it is.
 
 
+class UnreadableWeightsError(OSError, ValueError):
+  """A weights file that exists but cannot be read (truncated, corrupt).
+
+  A `ValueError` for users, and still an `OSError` so that
+  `keras.callbacks.BackupAndRestore(double_checkpoint=True)` falls back to its previous copy
+  when the latest one was cut short by a kill.
+  """
+
+
 @keras.saving.register_keras_serializable(package="tfp_flows")
 class FlowModel(keras.Model):
   """Trains a `tfd.Distribution` with Keras: `compile(optimizer)`, `fit(x)`, `evaluate(x)`.
@@ -134,40 +143,48 @@ class FlowModel(keras.Model):
     try:
       return super().load_weights(filepath, *args, **kwargs)
     except OSError as error:
-      raise ValueError(f"Expected a readable Keras weights file at {filepath!r} (truncated or "
+      raise UnreadableWeightsError(f"Expected a readable Keras weights file at {filepath!r} (truncated or "
                        f"corrupt?). Nothing was loaded. Reading it raised: {error}") from error
 
   def train_step(self, data):
-    x = _features(data)
+    x = features(data)
     variables = [v for v in self.flow_variables if v.trainable]
     with tf.GradientTape() as tape:
-      nll = -tf.reduce_mean(self._distribution.log_prob(x))
-      loss = self.optimizer.scale_loss(nll / _num_replicas())
+      log_prob = self._distribution.log_prob(x)
+      # The mean over the *global* batch: each replica divides its sum by the total count
+      # and the optimizer sums the replicas' gradients. Right for uneven (even empty)
+      # per-replica batches too, where a per-replica mean would not be.
+      loss = -tf.reduce_sum(log_prob) / _global_batch_size(log_prob)
+      loss = self.optimizer.scale_loss(loss)
     grads = tape.gradient(loss, [v.value for v in variables])
     self.optimizer.apply(grads, variables)
-    return self._update_metrics(nll)
+    return self._update_metrics(log_prob)
 
   def test_step(self, data):
-    return self._update_metrics(-tf.reduce_mean(self._distribution.log_prob(_features(data))))
+    return self._update_metrics(self._distribution.log_prob(features(data)))
 
-  def _update_metrics(self, nll):
-    self.nll_tracker.update_state(nll)
+  def _update_metrics(self, log_prob):
+    """Per-example means, so epochs with a short last batch average exactly."""
+    self.nll_tracker.update_state(-log_prob)
     self.bits_per_dim_tracker.update_state(
-        flow_metrics.bits_per_dim(-nll, self._event_shape, self.num_bins))
+        flow_metrics.bits_per_dim(log_prob, self._event_shape, self.num_bins))
     return {m.name: m.result() for m in self.metrics}
 
   def fit(self, x=None, *args, **kwargs):
-    if _has_uninitialized_act_norm(self._distribution):
+    if has_uninitialized_act_norm(self._distribution):
       self.initialize(_first_batch(x, kwargs.get("batch_size")))
     return super().fit(x, *args, **kwargs)
 
 
-def _features(data):
+def features(data):
+  """The `x` of a batch that may come as `(x,)` or `(x, y)`."""
   return data[0] if isinstance(data, (tuple, list)) else data
 
 
-def _num_replicas():
-  return tf.distribute.get_strategy().num_replicas_in_sync
+def _global_batch_size(log_prob):
+  """Examples in this step over all replicas (this replica's count when there is one)."""
+  count = tf.cast(tf.size(log_prob), log_prob.dtype)
+  return tf.distribute.get_replica_context().all_reduce("sum", count)
 
 
 def _keras_name(variable, index):
@@ -175,12 +192,13 @@ def _keras_name(variable, index):
   return f"{index}_{name}"
 
 
-def _has_uninitialized_act_norm(distribution):
+def has_uninitialized_act_norm(distribution):
+  """Whether `distribution` holds an ActNorm that has not been started from data yet."""
   return any(isinstance(m, act_norm.ActNorm) and not bool(m.initialized.numpy())
              for m in distribution.submodules)
 
 
 def _first_batch(x, batch_size):
   if isinstance(x, tf.data.Dataset):
-    return _features(next(iter(x)))
-  return np.asarray(_features(x))[:batch_size or 32]
+    return features(next(iter(x)))
+  return np.asarray(features(x))[:batch_size or 32]
