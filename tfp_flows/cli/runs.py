@@ -1,0 +1,59 @@
+"""The files of a run's workdir, and `run.json`: the settings `train` was given.
+
+    workdir/run.json       model, data and training settings (read by sample, evaluate)
+    workdir/backup/        BackupAndRestore's checkpoint while training (removed at the end)
+    workdir/model.keras    the trained FlowModel
+    workdir/metrics.json   test NLL and bits/dim, training time
+    workdir/samples.png    samples (an image grid, or a 2-D density and scatter)
+"""
+
+import json
+import os
+
+RUN = "run.json"
+BACKUP = "backup"
+MODEL = "model.keras"
+METRICS = "metrics.json"
+SAMPLES = "samples.png"
+
+
+def path(workdir, name):
+  return os.path.join(workdir, name)
+
+
+def write_json(file_path, record):
+  """Writes `record` atomically (a killed run never leaves half a file)."""
+  partial = f"{file_path}.partial"
+  with open(partial, "w") as f:
+    json.dump(record, f, indent=2)
+    f.write("\n")
+  os.replace(partial, file_path)
+
+
+def read_json(file_path):
+  with open(file_path) as f:
+    return json.load(f)
+
+
+def read_run(workdir):
+  """The run record of `workdir`; FileNotFoundError when it holds no trained model."""
+  for name in (RUN, MODEL):
+    if not os.path.isfile(path(workdir, name)):
+      raise FileNotFoundError(f"Expected a workdir holding {RUN} and {MODEL} from "
+                              f"'python -m tfp_flows train'. Received: --workdir={workdir} "
+                              f"without {name}")
+  return read_json(path(workdir, RUN))
+
+
+def check_resumable(workdir, run):
+  """Raises ValueError when `workdir` holds a checkpoint of a run with other settings."""
+  if not os.path.isdir(path(workdir, BACKUP)) or not os.path.isfile(path(workdir, RUN)):
+    return
+  before = read_json(path(workdir, RUN))
+  changed = sorted(key for key in run if before.get(key) != run[key])
+  if changed:
+    key = changed[0]
+    raise ValueError(
+        f"Expected the settings of the interrupted run in {workdir} to resume it (or remove "
+        f"{path(workdir, BACKUP)} to start again). Received: {key}={run[key]!r}, "
+        f"was {before.get(key)!r}")

@@ -1,0 +1,59 @@
+"""Resumable training: Keras `fit` in chunks of steps, checkpointed by BackupAndRestore.
+
+`fit` runs `steps / steps_per_checkpoint` "epochs" of `steps_per_checkpoint` steps over a
+repeated data set. `keras.callbacks.BackupAndRestore` saves the weights, the optimizer
+(hence its step count and the learning-rate schedule) and the epoch after every epoch, and
+restores them at the start of the next `fit` over the same backup directory, so a killed
+run goes on from its last checkpoint when the same command is run again.
+
+`FlowModel.fit` initialises Glow's ActNorms on a first batch before the callback restores
+a checkpoint; the restore then overwrites them (their `initialized` flags included).
+"""
+
+import json
+import os
+
+import keras
+import tensorflow as tf
+
+import tfp_flows as tff
+
+# The file in which BackupAndRestore records the last completed epoch.
+_METADATA = "training_metadata.json"
+
+
+def checkpointed_epoch(backup_dir):
+  """The number of epochs the checkpoint in `backup_dir` has done; 0 without one."""
+  try:
+    with open(os.path.join(backup_dir, _METADATA)) as f:
+      return int(json.load(f)["epoch"])
+  except (OSError, ValueError, KeyError, TypeError):
+    return 0
+
+
+def dataset(data, view, batch_size, seed):
+  """Endless shuffled batches of `data.train` as the flow sees them (`view.encode`)."""
+  if data.is_image:
+    batches = tff.data.image_dataset(data.train, batch_size, seed=seed, repeat=True,
+                                     drop_remainder=True)
+  else:
+    batches = (tf.data.Dataset.from_tensor_slices(data.train)
+               .shuffle(len(data.train), seed=seed).repeat().batch(batch_size, True))
+  if not view.image_model:
+    batches = batches.map(view.encode)
+  return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def compile_model(model, steps, learning_rate, jit_compile):
+  """Adam whose learning rate decays to 0 along a cosine over `steps`."""
+  schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps)
+  model.compile(keras.optimizers.Adam(schedule), jit_compile=jit_compile)
+
+
+def fit(model, batches, steps, steps_per_checkpoint, backup_dir, verbose):
+  """Trains `model` up to `steps` optimizer steps in all; returns the Keras history."""
+  backup = keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True,
+                                            delete_checkpoint=False)
+  return model.fit(batches, epochs=steps // steps_per_checkpoint,
+                   steps_per_epoch=steps_per_checkpoint, callbacks=[backup], shuffle=False,
+                   verbose=verbose)
