@@ -173,6 +173,11 @@ class FlowModel(keras.Model):
   def fit(self, x=None, *args, **kwargs):
     if has_uninitialized_act_norm(self._distribution):
       self.initialize(_first_batch(x, kwargs.get("batch_size")))
+    if self.optimizer is not None and not self.optimizer.built:
+      # Slot variables made now, eagerly, not while the first step is traced: that
+      # halves the first step's compile time.
+      with self.distribute_strategy.scope():
+        self.optimizer.build(self.trainable_variables)
     return super().fit(x, *args, **kwargs)
 
 
