@@ -143,8 +143,9 @@ class FlowModel(keras.Model):
     try:
       return super().load_weights(filepath, *args, **kwargs)
     except OSError as error:
-      raise UnreadableWeightsError(f"Expected a readable Keras weights file at {filepath!r} (truncated or "
-                       f"corrupt?). Nothing was loaded. Reading it raised: {error}") from error
+      raise UnreadableWeightsError(
+          f"Expected a readable Keras weights file at {filepath!r} (truncated or corrupt?). "
+          f"Nothing was loaded. Reading it raised: {error}") from error
 
   def train_step(self, data):
     x = features(data)
