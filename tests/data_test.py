@@ -118,3 +118,12 @@ def test_image_dataset_rejects_bad_arguments():
       tff.data.image_dataset(np.zeros([3, 4, 4, 1]), batch_size)
   with pytest.raises(ValueError, match="Expected a floating dtype"):
     tff.data.image_dataset(np.zeros([3, 4, 4, 1]), 2, dtype=tf.int32)
+
+
+def test_train_test_split_is_a_fixed_disjoint_cut():
+  images = np.arange(10, dtype=np.float32).reshape(10, 1, 1, 1)
+  train, test = tff.data.train_test_split(images, 0.3, seed=4)
+  assert (len(train), len(test)) == (7, 3)
+  np.testing.assert_array_equal(np.sort(np.concatenate([train, test]).ravel()), np.arange(10))
+  again = tff.data.train_test_split(images, 0.3, seed=4)
+  np.testing.assert_array_equal(again[1], test)

@@ -46,9 +46,16 @@ def digits(split="train", test_fraction=0.2, seed=0):
   images = datasets.load_digits().images.astype(np.float32)[..., np.newaxis]
   if split == "all":
     return images
+  train, test = train_test_split(images, test_fraction, seed)
+  return test if split == "test" else train
+
+
+def train_test_split(images, test_fraction, seed=0):
+  """`(train, test)`: a fixed permutation (`np.random.default_rng(seed)`) of `images` cut
+  so that "test" holds `round(len(images) * test_fraction)` of them."""
   order = np.random.default_rng(seed).permutation(len(images))
   num_test = round(len(images) * test_fraction)
-  return images[order[:num_test] if split == "test" else order[num_test:]]
+  return images[order[num_test:]], images[order[:num_test]]
 
 
 def load_images(path, key=None, channels_first=False):

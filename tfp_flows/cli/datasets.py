@@ -93,6 +93,8 @@ def _split(images, test_fraction):
   """A fixed (seed 0) split of `images` into train and test."""
   if not 0. < test_fraction < 1.:
     raise ValueError(f"Expected 0 < test_fraction < 1. Received: test_fraction={test_fraction}")
-  order = np.random.default_rng(0).permutation(len(images))
-  num_test = max(1, round(len(images) * test_fraction))
-  return images[order[num_test:]], images[order[:num_test]]
+  train, test = tff.data.train_test_split(images, test_fraction, seed=0)
+  if not len(test) or not len(train):
+    raise ValueError(f"Expected test_fraction to leave at least one image in each split of "
+                     f"{len(images)}. Received: test_fraction={test_fraction}")
+  return train, test
