@@ -115,6 +115,24 @@ def test_maf_on_moons(tmp_path):
   assert png_size(os.path.join(workdir, "samples.png")) == (1000, 450)
 
 
+def test_nsf_on_moons_and_flowpp_on_digits_train_and_evaluate(tmp_path):
+  runs = {"nsf": ["--model=nsf", "--data=moons", "--num_layers=2", "--hidden=16"],
+          "flowpp": ["--model=flowpp", "--data=digits", "--levels=1", "--depth=1",
+                     "--hidden=8", "--num_components=3", "--eval_draws=1"]}
+  common = ["--steps=100", "--steps_per_checkpoint=100", "--batch_size=32", "--nojit_compile"]
+  started = {name: start("train", f"--workdir={tmp_path / name}", *args, *common)
+             for name, args in runs.items()}
+  for name, process in started.items():
+    _, stdout, _ = finish(process)
+    metrics = read_json(os.path.join(tmp_path, name, "metrics.json"))
+    assert metrics["steps_done"] == 100 and math.isfinite(metrics["test_nll"]), metrics
+    assert math.isclose(float(NLL.search(stdout).group(1)), metrics["test_nll"], abs_tol=1e-5)
+  # The variational dequantization's seeded noise: the saved model repeats the stored NLL.
+  _, stdout, _ = cli("evaluate", f"--workdir={tmp_path / 'flowpp'}")
+  stored = read_json(os.path.join(tmp_path, "flowpp", "metrics.json"))["test_nll"]
+  assert math.isclose(float(NLL.search(stdout).group(1)), stored, abs_tol=1e-4)
+
+
 def test_an_unknown_model_is_a_one_line_error(tmp_path):
   returncode, _, stderr = finish(start("train", "--model=nope", f"--workdir={tmp_path}"),
                                  expect_success=False)
@@ -122,4 +140,4 @@ def test_an_unknown_model_is_a_one_line_error(tmp_path):
   assert "Traceback" not in stderr
   assert stderr.strip().splitlines()[-1] == (
       "python -m tfp_flows train: error: Expected --model in ('maf', 'iaf', 'mixture_cdf', "
-      "'realnvp', 'glow'). Received: --model='nope'")
+      "'nsf', 'realnvp', 'glow', 'flowpp'). Received: --model='nope'")

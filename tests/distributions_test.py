@@ -60,3 +60,20 @@ def test_distributions_built_on_a_flow_list_its_variables(wrap):
   expected = {id(v) for v in dist.trainable_variables} | {id(shift)}
   assert len(dist.trainable_variables) == 8
   assert {id(v) for v in wrapped.trainable_variables} == expected
+
+
+def test_sample_and_log_prob_takes_the_temperature_and_gives_the_models_density():
+  dist = tff.models.maf(2, num_layers=2, hidden_units=[4], seed=0)
+  x, log_prob = dist.experimental_sample_and_log_prob(500, temperature=0.5, seed=(1, 2))
+  np.testing.assert_allclose(x, dist.sample(500, temperature=0.5, seed=(1, 2)), rtol=1e-6)
+  np.testing.assert_allclose(log_prob, dist.log_prob(tf.identity(x)), rtol=1e-4, atol=1e-4)
+  full, _ = dist.experimental_sample_and_log_prob(500, seed=(1, 2))
+  assert np.std(x) < 0.7 * np.std(full)
+
+
+def test_unknown_sample_keywords_raise():
+  dist = flow(tfd.Sample(tfd.Normal(0., 1.), [2]))
+  with pytest.raises(TypeError, match="Received: temprature"):
+    dist.sample(2, temprature=0.5)
+  with pytest.raises(TypeError, match="Received: temprature"):
+    dist.experimental_sample_and_log_prob(2, temprature=0.5)

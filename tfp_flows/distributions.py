@@ -1,18 +1,28 @@
-"""The distribution every builder returns: a `tfd.TransformedDistribution` whose `sample`
-takes a temperature."""
+"""The distribution every builder returns: a `tfd.TransformedDistribution` whose samples
+take a temperature."""
+
+import numbers
 
 import tensorflow as tf
-from tensorflow_probability.python.distributions import transformed_distribution
+
+from tfp_flows import _tfp_private
+
+_SAMPLE_KWARGS = ("bijector_kwargs", "distribution_kwargs")
 
 
-class FlowDistribution(transformed_distribution._TransformedDistribution):  # pylint: disable=protected-access
+class FlowDistribution(_tfp_private.TransformedDistribution):
   """`tfd.TransformedDistribution` with `sample(n, temperature=T)`.
 
   `x = f(m + T (z - m))`, `z ~ base`, `m = base.mean()`: the base sample is pulled towards
   the base's mean before the bijector maps it to data. For a standard normal base that is
   `z ~ N(0, T^2 I)`, the reduced-temperature sampling of Glow (section 5); `T = 1` is the
-  model itself, `T < 1` trades diversity for typical-looking samples. Everything else
+  model itself, `T < 1` trades diversity for typical-looking samples.
+  `experimental_sample_and_log_prob(n, temperature=T)` returns such samples with their
+  log-density under the model (not under the tempered sampler). Everything else
   (`log_prob`, shapes, `bijector_kwargs`, variables) is `tfd.TransformedDistribution`'s.
+
+  `recipe` is the builder and arguments that made this flow (`tff.models`), or `None`;
+  `FlowModel.save` stores it.
 
   The base class is the one `tfd.TransformedDistribution(d, b)` itself returns when `b` is
   not a `CompositeTensor` (tfp_flows bijectors hold Keras networks, so they are not): a
@@ -23,13 +33,33 @@ class FlowDistribution(transformed_distribution._TransformedDistribution):  # py
   tff.distributions.FlowDistribution)` or `hasattr(flow, "bijector")` instead.
   """
 
-  def _call_sample_n(self, sample_shape, seed, temperature=1.0, **kwargs):
-    if isinstance(temperature, (int, float)) and temperature < 0:
+  recipe = None
+
+  def _tempered_base_sample(self, sample_shape, seed, temperature, kwargs, with_log_prob):
+    unknown = sorted(set(kwargs) - set(_SAMPLE_KWARGS))
+    if unknown:
+      raise TypeError(f"Expected keyword arguments among temperature, seed, "
+                      f"{', '.join(_SAMPLE_KWARGS)}. Received: {', '.join(unknown)}")
+    if isinstance(temperature, numbers.Real) and not temperature >= 0:
       raise ValueError(f"Expected temperature >= 0. Received: temperature={temperature!r}")
     distribution_kwargs, bijector_kwargs = self._kwargs_split_fn(kwargs)
     base = self._maybe_broadcast_distribution_batch_shape()
     z = base.sample(sample_shape, seed=seed, **distribution_kwargs)
-    if not (isinstance(temperature, (int, float)) and temperature == 1):
+    if not (isinstance(temperature, numbers.Real) and temperature == 1):
       mean = base.mean()
       z = mean + tf.cast(temperature, z.dtype) * (z - mean)
+    log_prob = base.log_prob(z, **distribution_kwargs) if with_log_prob else None
+    return z, log_prob, bijector_kwargs
+
+  def _call_sample_n(self, sample_shape, seed, temperature=1.0, **kwargs):
+    z, _, bijector_kwargs = self._tempered_base_sample(sample_shape, seed, temperature,
+                                                       kwargs, with_log_prob=False)
     return self.bijector.forward(z, **bijector_kwargs)
+
+  def _sample_and_log_prob(self, sample_shape, seed, temperature=1.0, **kwargs):
+    z, base_log_prob, bijector_kwargs = self._tempered_base_sample(
+        sample_shape, seed, temperature, kwargs, with_log_prob=True)
+    x = self.bijector.forward(z, **bijector_kwargs)
+    fldj = self.bijector.forward_log_det_jacobian(
+        z, event_ndims=self.distribution.event_shape.rank, **bijector_kwargs)
+    return x, base_log_prob - tf.cast(fldj, base_log_prob.dtype)

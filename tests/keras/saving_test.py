@@ -15,34 +15,20 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 import tfp_flows as tff
+from tests import tiny_models
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
 
-IMAGE = [4, 4, 2]
-BUILDERS = {
-    "maf": lambda: tff.models.maf(2, num_layers=2, hidden_units=[8]),
-    "iaf": lambda: tff.models.iaf(2, num_layers=2, hidden_units=[8]),
-    "mixture_cdf_flow": lambda: tff.models.mixture_cdf_flow(2, num_components=3,
-                                                            hidden_units=[8]),
-    "realnvp": lambda: tff.models.realnvp(IMAGE, num_scales=2, hidden_channels=4,
-                                          num_blocks=1, num_bins=4),
-    "glow": lambda: tff.models.glow(IMAGE, levels=2, depth=2, hidden_channels=4, num_bins=4),
-}
-# Fixed dequantization noise, so two log_prob calls on the same images are comparable.
-NOISE = {"realnvp": {"realnvp_dequantization": {"seed": (1, 2)}},
-         "glow": {"glow_dequantization": {"seed": (1, 2)}}}
-
-
-def data(name, n=32):
-  rng = np.random.default_rng(0)
-  if name in NOISE:
-    return rng.integers(0, 4, [n] + IMAGE).astype(np.float32)
-  return rng.normal(size=(n, 2)).astype(np.float32)
+IMAGE = tiny_models.IMAGE
+BUILDERS = {case: (lambda case=case: tiny_models.build(case)) for case in tiny_models.CASES}
+data = tiny_models.data
 
 
 def log_prob(model, name, x):
-  return model.distribution.log_prob(x, bijector_kwargs=NOISE.get(name, {})).numpy()
+  """With fixed dequantization noise, so two calls on the same images are comparable."""
+  kwargs = tff.models.bijector_kwargs(model.distribution, seed=(1, 2))
+  return model.distribution.log_prob(x, bijector_kwargs=kwargs).numpy()
 
 
 def trained(name):

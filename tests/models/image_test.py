@@ -18,6 +18,9 @@ BUILDERS = {
                                                num_blocks=1, **kw),
     "glow": lambda **kw: tff.models.glow(SHAPE, levels=2, depth=2, hidden_channels=4, seed=0,
                                          **kw),
+    "glow_learned_prior": lambda **kw: tff.models.glow(SHAPE, levels=2, depth=2,
+                                                       hidden_channels=4, seed=0,
+                                                       learned_prior=True, **kw),
 }
 
 
@@ -50,7 +53,7 @@ def test_log_prob_of_integer_images_is_the_dequantized_bound(name):
   dist = perturbed(name, num_bins=17)
   x = integer_images(6, 17)
   seed = tf.constant([4, 5])
-  log_prob = dist.log_prob(x, bijector_kwargs={f"{name}_dequantization": {"seed": seed}})
+  log_prob = dist.log_prob(x, bijector_kwargs=tff.models.bijector_kwargs(dist, seed=seed))
   dequantization, *continuous = dist.bijector.bijectors
   x_tilde = dequantization.inverse(tf.identity(x), seed=seed)
   assert np.all((x_tilde >= x / 17.) & (x_tilde < (x + 1.) / 17.))
@@ -78,7 +81,7 @@ def test_log_prob_runs_each_coupling_network_once(name):
   dist = BUILDERS[name](num_bins=17)
   couplings = [m for m in dist.bijector.submodules
                if isinstance(m, tff.bijectors.AffineCoupling)]
-  assert len(couplings) == {"realnvp": 10, "glow": 4}[name]
+  assert len(couplings) == {"realnvp": 10, "glow": 4, "glow_learned_prior": 4}[name]
   calls = []
   for coupling in couplings:
     network = coupling.network
@@ -106,7 +109,7 @@ def test_a_short_fit_lowers_the_test_bits_per_dim(name):
   dist = (tff.models.realnvp([8, 8, 1], num_scales=2, hidden_channels=8, num_blocks=1,
                              num_bins=17) if name == "realnvp" else
           tff.models.glow([8, 8, 1], levels=2, depth=2, hidden_channels=16, num_bins=17,
-                          seed=0))
+                          seed=0, learned_prior=name == "glow_learned_prior"))
   tff.bijectors.initialize_act_norms(dist, train[:128])
   bpd = lambda x: tf.reduce_mean(tff.metrics.bits_per_dim(dist.log_prob(x), [8, 8, 1]))
   before = bpd(test).numpy()
@@ -124,6 +127,36 @@ def test_a_short_fit_lowers_the_test_bits_per_dim(name):
     step(train[(i % 4) * 64:(i % 4 + 1) * 64])
   after = bpd(test).numpy()
   assert np.isfinite(after) and after < before - 0.3, (before, after)
+
+
+def test_learned_prior_starts_standard_and_is_glows_conditional_normal():
+  shape = [2, 2, 4]
+  prior = tff.models.image.split_prior(shape, tf.float64, False, "prior")
+  x = tf.constant(np.random.default_rng(0).normal(size=[5] + shape))
+  np.testing.assert_array_equal(prior.inverse(x), x)  # Zero start: the standard prior.
+  np.testing.assert_array_equal(prior.inverse_log_det_jacobian(x, event_ndims=3), 0.)
+  rng = np.random.default_rng(1)
+  for v in prior.trainable_variables:
+    v.assign(rng.normal(size=v.shape) * 0.3)
+  factored, rest = x[..., :2], x[..., 2:]  # FactorOut's split: the first C // 2 channels.
+  params = prior.network(rest)
+  mean, log_scale = params[..., 0], 3. * tf.tanh(params[..., 1] / 3.)
+  expected = tf.reduce_sum(tfd.Normal(mean, tf.exp(log_scale)).log_prob(factored), [1, 2, 3])
+  standard = tfd.Normal(tf.constant(0., tf.float64), 1.)
+  z = prior.inverse(tf.identity(x))
+  actual = (tf.reduce_sum(standard.log_prob(z[..., :2]), [1, 2, 3])
+            + prior.inverse_log_det_jacobian(tf.identity(x), event_ndims=3))
+  np.testing.assert_allclose(actual, expected, rtol=1e-12)
+  np.testing.assert_array_equal(z[..., 2:], rest)
+
+
+def test_learned_prior_adds_one_prior_per_split():
+  for levels in (2, 3):
+    dist = tff.models.glow([8, 8, 1], levels=levels, depth=1, hidden_channels=4,
+                           learned_prior=True)
+    priors = [m for m in dist.bijector.submodules if isinstance(m, tff.bijectors.Coupling)
+              and not isinstance(m, tff.bijectors.AffineCoupling)]
+    assert len(priors) == levels - 1
 
 
 @pytest.mark.parametrize("builder,kwargs,match", [

@@ -1,13 +1,21 @@
-"""`tfp.bijectors.Bijector` subclasses that compose with everything in TFP."""
+"""`tfp.bijectors.Bijector` subclasses that compose with everything in TFP.
 
-from tfp_flows.bijectors.act_norm import ActNorm
-from tfp_flows.bijectors.act_norm import initialize_act_norms
-from tfp_flows.bijectors.affine_coupling import AffineCoupling
-from tfp_flows.bijectors.factor_out import FactorOut
-from tfp_flows.bijectors.inverse_autoregressive import InverseAutoregressiveFlow
-from tfp_flows.bijectors.invertible_1x1_conv import Invertible1x1Conv
-from tfp_flows.bijectors.logit_preprocessing import LogitPreprocessing
-from tfp_flows.bijectors.masked_autoregressive import MaskedAutoregressiveFlow
+Grouped by family: `autoregressive` (MAF, IAF), `coupling` (RealNVP/Glow/NSF/Flow++
+couplings), `image` (Glow's steps, squeeze, multi-scale factor-out), `preprocessing`
+(dequantization, logit), the elementwise `MixtureCDF`, and `walk` (how flows nest).
+"""
+
+from tfp_flows.bijectors import walk
+from tfp_flows.bijectors.autoregressive import InverseAutoregressiveFlow
+from tfp_flows.bijectors.autoregressive import MaskedAutoregressiveFlow
+from tfp_flows.bijectors.coupling import AffineCoupling
+from tfp_flows.bijectors.coupling import Coupling
+from tfp_flows.bijectors.image import ActNorm
+from tfp_flows.bijectors.image import FactorOut
+from tfp_flows.bijectors.image import initialize_act_norms
+from tfp_flows.bijectors.image import Invertible1x1Conv
+from tfp_flows.bijectors.image import Squeeze
 from tfp_flows.bijectors.mixture_cdf import MixtureCDF
-from tfp_flows.bijectors.squeeze import Squeeze
-from tfp_flows.bijectors.uniform_dequantization import UniformDequantization
+from tfp_flows.bijectors.preprocessing import LogitPreprocessing
+from tfp_flows.bijectors.preprocessing import UniformDequantization
+from tfp_flows.bijectors.preprocessing import VariationalDequantization

@@ -1,48 +1,45 @@
-"""Input checks shared by the bijectors: static shapes and dtypes up front, finiteness
-under `validate_args=True`."""
+"""The input check every bijector calls: dtype and event shape up front (static), finiteness
+under `validate_args=True` (at run time). Errors name the argument and what it received."""
 
 import tensorflow as tf
 
+FLOATS = (tf.float16, tf.bfloat16, tf.float32, tf.float64)
+
 
 def checked_input(x, dtype, event_shape, validate_args, name):
-  """Every bijector's input check: dtype and event shape up front, finiteness at run time."""
-  check_dtype(x, dtype, name)
-  check_event_shape(x, event_shape, name)
-  return maybe_assert_finite(x, validate_args, name)
+  """`x`, after checking it, with a finiteness assertion attached under `validate_args`.
 
+  Args:
+    x: the tensor a bijector method received.
+    dtype: the one `tf.DType` allowed, or a tuple of allowed dtypes (any float: `FLOATS`).
+    event_shape: the trailing shape `x` must end with; `None` entries match any size.
+    validate_args: the bijector's `validate_args`.
+    name: the argument's name in messages ("x", "z").
 
-def check_event_shape(x, event_shape, name):
-  """Raises `ValueError` unless `x` is `[..., *event_shape]` (static shape; `None` = any)."""
-  event_shape = list(event_shape)
-  rank = x.shape.rank
-  if rank is not None and rank < len(event_shape):
-    raise ValueError(
-        f"Expected {name} of shape [..., {_dims(event_shape)}]. "
-        f"Received: {name}.shape={x.shape}")
-  if rank is not None and event_shape:
-    got = x.shape[rank - len(event_shape):].as_list()
-    if any(g is not None and e is not None and g != e for g, e in zip(got, event_shape)):
-      raise ValueError(
-          f"Expected {name} of shape [..., {_dims(event_shape)}]. "
-          f"Received: {name}.shape={x.shape}")
-
-
-def _dims(event_shape):
-  return ", ".join("?" if d is None else str(d) for d in event_shape)
-
-
-def check_dtype(x, dtype, name):
-  """Raises `ValueError` unless `x` has the bijector's float dtype (no silent casts)."""
-  if x.dtype != dtype:
-    raise ValueError(
-        f"Expected {name} of dtype {dtype.name}. Received: {name}.dtype={x.dtype.name}")
-
-
-def maybe_assert_finite(x, validate_args, name):
-  """With `validate_args`, fails with `InvalidArgumentError` on NaN/Inf in `x`."""
+  Raises:
+    ValueError: for another dtype (no silent casts) or another event shape.
+  """
+  allowed = dtype if isinstance(dtype, tuple) else (tf.as_dtype(dtype),)
+  if x.dtype not in allowed:
+    expected = ("a floating dtype" if allowed == FLOATS else
+                "dtype " + " or ".join(d.name for d in allowed))
+    raise ValueError(f"Expected {name} of {expected}. Received: {name}.dtype={x.dtype.name}")
+  _check_event_shape(x, list(event_shape), name)
   if not validate_args:
     return x
   return tf.debugging.assert_all_finite(x, f"Expected finite values in {name}.")
+
+
+def _check_event_shape(x, event_shape, name):
+  rank = x.shape.rank
+  if rank is None:
+    return
+  got = x.shape[rank - len(event_shape):].as_list() if event_shape else []
+  if rank < len(event_shape) or any(
+      g is not None and e is not None and g != e for g, e in zip(got, event_shape)):
+    dims = ", ".join("?" if d is None else str(d) for d in event_shape)
+    raise ValueError(
+        f"Expected {name} of shape [..., {dims}]. Received: {name}.shape={x.shape}")
 
 
 def variables_of(layer):
@@ -53,11 +50,3 @@ def variables_of(layer):
   list them, so hand-written `tf.GradientTape` loops train them.
   """
   return tuple(v.value for v in layer.trainable_weights)
-
-
-def check_transform_params(made, transform):
-  """Raises `ValueError` unless the conditioner outputs what the transformer consumes."""
-  if made.params != transform.num_params:
-    raise ValueError(
-        f"Expected a MADE with params={transform.num_params} for {transform!r}. "
-        f"Received: made.params={made.params}")

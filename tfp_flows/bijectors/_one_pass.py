@@ -1,28 +1,46 @@
-"""Bijectors whose every direction returns its log-det together with its output."""
+"""The base of every bijector that returns its log-det with its output.
+
+Autoregressive flows, couplings and the multi-scale factor-out compute a direction and its
+log-det together (one network pass gives both); this base keeps the pair in TFP's bijector
+cache, so `log_prob` (`inverse` and then `inverse_log_det_jacobian` of the same tensor)
+costs one pass per layer, not two, with or without XLA.
+"""
 
 import tensorflow_probability as tfp
-from tensorflow_probability.python.internal import cache_util
+
+from tfp_flows import _tfp_private
 
 
 class OnePassBijector(tfp.bijectors.Bijector):
-  """Subclasses implement `_augmented_forward(z)` and `_augmented_inverse(x)`, each
-  returning `(output, {"fldj": ..., "ildj": ...})`.
+  """Subclasses implement `_forward_and_log_det(z, **kwargs)` and
+  `_inverse_and_log_det(x, **kwargs)`, each returning `(output, log|det|)` of that
+  direction, the log-det summed over `forward_min_event_ndims`.
 
-  TFP's bijector cache keeps the log-dets computed with the output (the pattern of TFP's
-  FFJORD), so `log_prob` = `inverse` + `inverse_log_det_jacobian` costs one network pass.
+  Keyword arguments (e.g. `conditional_input`) are part of TFP's cache key, as for any
+  bijector.
   """
 
-  _cache = cache_util.BijectorCacheWithGreedyAttrs(
+  _cache = _tfp_private.BijectorCacheWithGreedyAttrs(
       forward_name="_augmented_forward", inverse_name="_augmented_inverse")
 
-  def _forward(self, z):
-    return self._augmented_forward(z)[0]
+  def _augmented_forward(self, z, **kwargs):
+    x, fldj = self._forward_and_log_det(z, **kwargs)
+    return x, {"fldj": fldj, "ildj": -fldj}
 
-  def _inverse(self, x):
-    return self._augmented_inverse(x)[0]
+  def _augmented_inverse(self, x, **kwargs):
+    z, ildj = self._inverse_and_log_det(x, **kwargs)
+    return z, {"ildj": ildj, "fldj": -ildj}
 
-  def _forward_log_det_jacobian(self, z):
-    return self._augmented_forward(z)[1]["fldj"]
+  def _forward(self, z, **kwargs):
+    return self._augmented_forward(z, **kwargs)[0]
 
-  def _inverse_log_det_jacobian(self, x):
-    return self._augmented_inverse(x)[1]["ildj"]
+  def _inverse(self, x, **kwargs):
+    return self._augmented_inverse(x, **kwargs)[0]
+
+  # TFP reads the log-dets from the cache when the output was computed; these run only for
+  # points that were never transformed.
+  def _forward_log_det_jacobian(self, z, **kwargs):
+    return self._forward_and_log_det(z, **kwargs)[1]
+
+  def _inverse_log_det_jacobian(self, x, **kwargs):
+    return self._inverse_and_log_det(x, **kwargs)[1]

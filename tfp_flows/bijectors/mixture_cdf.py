@@ -78,12 +78,12 @@ class MixtureCDF(tfb.Bijector):
   def _sum_event(self, elementwise):
     return tf.reduce_sum(elementwise, axis=list(range(-len(self._event_shape), 0)))
 
-  def _check(self, x, name):
+  def _checked(self, x, name):
     return _checks.checked_input(x, self._input_dtype, self._event_shape,
                                  self.validate_args, name)
 
   def _forward(self, x):
-    x = self._check(x, "x")
+    x = self._checked(x, "x")
     log_cdf, _ = mixture_cdf.log_cdf_and_log_survival(x, *self._mixture())
     return self._clip_to_open_interval(tf.exp(log_cdf))
 
@@ -94,11 +94,11 @@ class MixtureCDF(tfb.Bijector):
     return tf.clip_by_value(y, eps.tiny, 1. - eps.eps / 2.)
 
   def _forward_log_det_jacobian(self, x):
-    x = self._check(x, "x")
+    x = self._checked(x, "x")
     return self._sum_event(mixture_cdf.log_pdf(x, *self._mixture()))
 
   def _inverse(self, y):
-    y = self._check(y, "y")
+    y = self._checked(y, "y")
     if self.validate_args:
       with tf.control_dependencies([
           tf.debugging.assert_greater_equal(y, tf.zeros([], y.dtype), "Expected y >= 0."),

@@ -51,17 +51,13 @@ def _log_prob(model, view, x, seed):
   """Log-densities of the data `x` under `model`, with noise drawn from `seed`."""
   x = tf.constant(x)
   if view.image_model:
-    kwargs = {_dequantization_name(model.distribution): {"seed": tf.constant(seed, tf.int32)}}
+    kwargs = tff.models.bijector_kwargs(model.distribution, seed=tf.constant(seed, tf.int32))
+    if not kwargs:
+      raise ValueError(f"Expected an image flow that starts with a dequantization. "
+                       f"Received: {model.distribution.name!r}")
     return model.distribution.log_prob(x, bijector_kwargs=kwargs)
   noise = None
   if view.flattens_images:
     noise = np.random.default_rng(seed).uniform(size=x.shape).astype(np.float32)
   return view.log_prob(model, x, noise)
 
-
-def _dequantization_name(distribution):
-  for bijector in distribution.bijector.bijectors:
-    if isinstance(bijector, tff.bijectors.UniformDequantization):
-      return bijector.name
-  raise ValueError(f"Expected an image flow that starts with UniformDequantization. "
-                   f"Received: {distribution.name!r}")

@@ -18,8 +18,9 @@ flags.DEFINE_string("workdir", None, "Directory of the run: run.json, backup/ (w
                     "training), model.keras, metrics.json, samples.png.")
 # Training.
 flags.DEFINE_string("model", "glow", f"One of {', '.join(model_zoo.MODELS)}. Image flows "
-                    "(realnvp, glow) need image data; vector flows (maf, iaf, mixture_cdf) take "
-                    "points, or images flattened and dequantized to [-0.5, 0.5)^D.")
+                    f"({', '.join(model_zoo.IMAGE_MODELS)}) need image data; vector flows "
+                    f"({', '.join(model_zoo.VECTOR_MODELS)}) take points, or images flattened "
+                    "and dequantized to [-0.5, 0.5)^D.")
 flags.DEFINE_string("data", "digits", "moons, circles, digits, or npz:PATH[?key=NAME&"
                     "test_key=NAME&test_fraction=F&channels_first=1] for integer images in a "
                     ".npz/.npy file. evaluate uses the run's data unless given.")
@@ -38,13 +39,14 @@ flags.DEFINE_boolean("quiet", False, "No Keras progress output (default: a progr
 # Model size.
 flags.DEFINE_integer("hidden", None, "Width of the conditioner networks. Default: "
                      f"{model_zoo.defaults_of('hidden')}.", lower_bound=1)
-flags.DEFINE_integer("depth", None, "glow: steps per level; realnvp: ResNet blocks per "
+flags.DEFINE_integer("depth", None, "glow, flowpp: steps per level; realnvp: ResNet blocks per "
                      f"coupling. Default: {model_zoo.defaults_of('depth')}.", lower_bound=1)
-flags.DEFINE_integer("levels", None, "glow: levels; realnvp: scales. Default: "
+flags.DEFINE_integer("levels", None, "glow, flowpp: levels; realnvp: scales. Default: "
                      f"{model_zoo.defaults_of('levels')}.", lower_bound=1)
-flags.DEFINE_integer("num_layers", None, "maf, iaf, mixture_cdf: layers. Default: "
+flags.DEFINE_integer("num_layers", None, "maf, iaf, mixture_cdf, nsf: layers. Default: "
                      f"{model_zoo.defaults_of('num_layers')}.", lower_bound=1)
-flags.DEFINE_integer("num_components", None, "mixture_cdf: components per coordinate. "
+flags.DEFINE_integer("num_components", None, "mixture_cdf: components per coordinate; "
+                     "flowpp: logistics per coupling. "
                      f"Default: {model_zoo.defaults_of('num_components')}.", lower_bound=1)
 # Evaluation.
 flags.DEFINE_integer("eval_draws", 4, "Dequantization noise draws averaged in the test NLL of "

@@ -2,25 +2,27 @@
 
 Size settings (flags of the same names; `None` takes the model's default):
   hidden: width of the conditioner networks (MADE hidden units, coupling channels).
-  depth: glow's steps per level; realnvp's ResNet blocks per coupling.
-  levels: glow's levels; realnvp's scales.
-  num_layers: maf, iaf and mixture_cdf layers.
-  num_components: mixture_cdf's logistic components per coordinate.
+  depth: glow's and flowpp's steps per level; realnvp's ResNet blocks per coupling.
+  levels: glow's and flowpp's levels; realnvp's scales.
+  num_layers: maf, iaf, mixture_cdf and nsf layers.
+  num_components: mixture_cdf's logistic components per coordinate, flowpp's per coupling.
 """
 
 import numpy as np
 
 import tfp_flows as tff
 
-IMAGE_MODELS = ("realnvp", "glow")
-VECTOR_MODELS = ("maf", "iaf", "mixture_cdf")
+IMAGE_MODELS = ("realnvp", "glow", "flowpp")
+VECTOR_MODELS = ("maf", "iaf", "mixture_cdf", "nsf")
 MODELS = VECTOR_MODELS + IMAGE_MODELS
 DEFAULTS = {
     "maf": {"num_layers": 5, "hidden": 64},
     "iaf": {"num_layers": 5, "hidden": 64},
     "mixture_cdf": {"num_layers": 2, "hidden": 64, "num_components": 10},
+    "nsf": {"num_layers": 5, "hidden": 64},
     "realnvp": {"levels": 2, "depth": 2, "hidden": 16},
     "glow": {"levels": 2, "depth": 4, "hidden": 64},
+    "flowpp": {"levels": 2, "depth": 4, "hidden": 32, "num_components": 8},
 }
 SIZE_SETTINGS = ("hidden", "depth", "levels", "num_layers", "num_components")
 # On CPU, XLA makes glow's training step ~1.5x faster and realnvp's ~2x slower.
@@ -64,6 +66,10 @@ def build(model, size, event_shape, num_bins, seed):
   if model == "glow":
     return tff.models.glow(event_shape, levels=size["levels"], depth=size["depth"],
                            hidden_channels=size["hidden"], num_bins=num_bins, seed=seed)
+  if model == "flowpp":
+    return tff.models.flowpp(event_shape, num_bins=num_bins, levels=size["levels"],
+                             depth=size["depth"], hidden_channels=size["hidden"],
+                             num_components=size["num_components"], seed=seed)
   if model == "realnvp":
     return tff.models.realnvp(event_shape, num_scales=size["levels"], num_blocks=size["depth"],
                               hidden_channels=size["hidden"], num_bins=num_bins)
@@ -73,6 +79,9 @@ def build(model, size, event_shape, num_bins, seed):
     return tff.models.mixture_cdf_flow(event_size, num_components=size["num_components"],
                                        hidden_units=hidden_units, num_layers=size["num_layers"],
                                        base="normal", seed=seed)
+  if model == "nsf":
+    return tff.models.nsf(event_size, num_layers=size["num_layers"], hidden_units=hidden_units,
+                          seed=seed)
   builder = tff.models.maf if model == "maf" else tff.models.iaf
   return builder(event_size, num_layers=size["num_layers"], hidden_units=hidden_units,
                  seed=seed)

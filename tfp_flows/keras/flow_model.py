@@ -9,7 +9,7 @@ import tensorflow_probability as tfp
 
 from tfp_flows import distributions
 from tfp_flows import metrics as flow_metrics
-from tfp_flows.bijectors import act_norm
+from tfp_flows import bijectors
 from tfp_flows.models import recipe
 
 tfd = tfp.distributions
@@ -103,14 +103,14 @@ class FlowModel(keras.Model):
 
   def initialize(self, x, force=False):
     """Initialises the flow's ActNorms from the batch `x` (eagerly); returns how many."""
-    return act_norm.initialize_act_norms(self._distribution, x, force=force)
+    return bijectors.initialize_act_norms(self._distribution, x, force=force)
 
   def get_config(self):
     flow_recipe = getattr(self._distribution, "recipe", None)
     if flow_recipe is None:
       raise NotImplementedError(
-          "Expected a distribution built by a tff.models builder (maf, iaf, "
-          "mixture_cdf_flow, realnvp, glow) with plain arguments, to save the whole model. "
+          f"Expected a distribution built by a tff.models builder ({', '.join(recipe.BUILDERS)})"
+          " with plain arguments, to save the whole model. "
           f"Received: {self._distribution.name!r}, built some other way. Save its weights "
           "instead: model.save_weights('flow.weights.h5') or tf.train.Checkpoint(flow=dist).")
     return {"name": self.name, "distribution": flow_recipe, "num_bins": self.num_bins}
@@ -200,8 +200,7 @@ def _keras_name(variable, index):
 
 def has_uninitialized_act_norm(distribution):
   """Whether `distribution` holds an ActNorm that has not been started from data yet."""
-  return any(isinstance(m, act_norm.ActNorm) and not bool(m.initialized.numpy())
-             for m in distribution.submodules)
+  return bool(bijectors.image.act_norm.uninitialized_act_norms(distribution))
 
 
 def _first_batch(x, batch_size):

@@ -13,12 +13,16 @@ import tensorflow_probability as tfp
 
 from tfp_flows import bijectors
 from tfp_flows import distributions
+from tfp_flows import nn
+from tfp_flows import transformers
+from tfp_flows.models import _parts
 from tfp_flows.models import recipe
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
 
 
+@recipe.builder
 def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bins=256,
             logit_alpha=0.05, dtype=tf.float32, validate_args=False, name="realnvp"):
   """RealNVP (Dinh et al. 2017, section 4.1), data to latent at each scale:
@@ -36,9 +40,8 @@ def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bin
       continuous data in [0, 1] (no dequantization).
     logit_alpha: alpha of the logit preprocessing; `None` feeds [0, 1] data to the flow.
   """
-  arguments = dict(locals())
-  _check_positive(num_scales=num_scales)
-  image_shape = _checked_image_shape(image_shape, 2 ** (num_scales - 1), "num_scales")
+  _parts.check_count(num_scales=num_scales)
+  image_shape = checked_image_shape(image_shape, 2 ** (num_scales - 1), "num_scales")
 
   def coupling(shape, mask, parity, tag):
     return bijectors.AffineCoupling(shape, mask, parity, hidden_channels=hidden_channels,
@@ -52,7 +55,7 @@ def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bin
               for i in range(4)]
     layers = [coupling(shape, "checkerboard", i % 2, f"s{index}_checkerboard_{i}")
               for i in range(3)]
-    squeezed = _squeezed(shape)
+    squeezed = squeezed_shape(shape)
     layers.append(tfb.Invert(bijectors.Squeeze(2), name=f"{name}_s{index}_squeeze"))
     layers += [coupling(squeezed, "channel", i % 2, f"s{index}_channel_{i}")
                for i in range(3)]
@@ -63,20 +66,24 @@ def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bin
                bijectors.Squeeze(2, name=f"{name}_s{index}_unsqueeze")]
     return layers
 
-  flow = _image_flow(image_shape, scale(image_shape, 0), num_bins, logit_alpha, dtype,
+  return image_flow(image_shape, scale(image_shape, 0),
+                     _uniform(num_bins, validate_args, name), logit_alpha, dtype,
                      validate_args, name)
-  return recipe.record(flow, "realnvp", arguments)
 
 
+@recipe.builder
 def glow(image_shape, levels=3, depth=8, hidden_channels=512, num_bins=256, logit_alpha=0.05,
-         lu_decomposed=True, seed=None, dtype=tf.float32, validate_args=False, name="glow"):
+         lu_decomposed=True, learned_prior=False, seed=None, dtype=tf.float32,
+         validate_args=False, name="glow"):
   """Glow (Kingma & Dhariwal 2018), data to latent at each level:
 
   squeeze, then `depth` steps of ActNorm -> invertible 1x1 conv -> affine coupling (channel
   mask, Glow's 3-layer conv network), then factor out half the channels (not after the
   last level) and go on with the other half. The factored-out half has a standard normal
-  prior (not Glow's learned conditional prior). ActNorms start uninitialised: call
-  `tff.bijectors.initialize_act_norms(dist, batch)` once before training.
+  prior, or with `learned_prior=True` Glow's learned conditional prior
+  `N(mu(h), sigma(h)^2)` given the half `h` that goes on (`split_prior`). ActNorms start
+  uninitialised: call `tff.bijectors.initialize_act_norms(dist, batch)` once before
+  training.
 
   Args:
     image_shape: `[H, W, C]`; H and W divisible by `2 ** levels`.
@@ -85,11 +92,29 @@ def glow(image_shape, levels=3, depth=8, hidden_channels=512, num_bins=256, logi
     hidden_channels: width of the coupling networks (Glow: 512).
     num_bins, logit_alpha: as in `realnvp`.
     lu_decomposed: LU-parameterised 1x1 convolutions.
+    learned_prior: Glow's learned prior for the factored-out channels.
     seed: seed of the 1x1 convolutions' random rotations.
   """
-  arguments = dict(locals())
-  _check_positive(levels=levels, depth=depth)
-  image_shape = _checked_image_shape(image_shape, 2 ** levels, "levels")
+  _parts.check_count(levels=levels, depth=depth)
+  image_shape = checked_image_shape(image_shape, 2 ** levels, "levels")
+
+  def coupling(shape, tag):
+    return bijectors.AffineCoupling(shape, "channel", network="glow",
+                                    hidden_channels=hidden_channels, dtype=dtype,
+                                    validate_args=validate_args, name=f"{name}_{tag}_coupling")
+
+  layers = multi_scale(image_shape, levels, depth, coupling, lu_decomposed, learned_prior,
+                       seed, dtype, validate_args, name)
+  return image_flow(image_shape, layers, _uniform(num_bins, validate_args, name),
+                     logit_alpha, dtype, validate_args, name)
+
+
+def multi_scale(image_shape, levels, depth, coupling, lu_decomposed, learned_prior, seed,
+                dtype, validate_args, name):
+  """Glow's multi-scale flow, data to latent: at each level squeeze, then `depth` steps of
+  ActNorm -> invertible 1x1 conv -> `coupling(shape, tag)`, then (but at the last level)
+  an optional `split_prior` and factor out half the channels; the rest goes a level down.
+  Returns the data-to-latent list of bijectors (a `tfb.Chain`'s order)."""
   rng = np.random.default_rng(seed)
 
   def step(shape, tag):
@@ -98,17 +123,16 @@ def glow(image_shape, levels=3, depth=8, hidden_channels=512, num_bins=256, logi
             bijectors.Invertible1x1Conv(shape[-1], lu_decomposed, seed=rng.integers(2**31),
                                         dtype=dtype, validate_args=validate_args,
                                         name=f"{name}_{tag}_1x1_conv"),
-            bijectors.AffineCoupling(shape, "channel", network="glow",
-                                     hidden_channels=hidden_channels, dtype=dtype,
-                                     validate_args=validate_args, name=f"{name}_{tag}_coupling")]
+            coupling(shape, tag)]
 
   def level(shape, index):
-    """Data-to-latent list of the bijectors of level `index` and the ones below it."""
-    squeezed = _squeezed(shape)
+    squeezed = squeezed_shape(shape)
     layers = [tfb.Invert(bijectors.Squeeze(2), name=f"{name}_l{index}_squeeze")]
     for i in range(depth):
       layers += step(squeezed, f"l{index}_step{i}")
     if index < levels - 1:
+      if learned_prior:
+        layers.append(split_prior(squeezed, dtype, validate_args, f"{name}_l{index}_prior"))
       inner = tfb.Chain(level(squeezed[:2] + [squeezed[2] // 2], index + 1),
                         name=f"{name}_l{index + 1}")
       layers.append(bijectors.FactorOut(inner, squeezed, validate_args=validate_args,
@@ -116,17 +140,43 @@ def glow(image_shape, levels=3, depth=8, hidden_channels=512, num_bins=256, logi
     layers.append(bijectors.Squeeze(2, name=f"{name}_l{index}_unsqueeze"))
     return layers
 
-  flow = _image_flow(image_shape, level(image_shape, 0), num_bins, logit_alpha, dtype,
-                     validate_args, name)
-  return recipe.record(flow, "glow", arguments)
+  return level(image_shape, 0)
 
 
-def _image_flow(image_shape, flow_layers, num_bins, logit_alpha, dtype, validate_args, name):
-  """`FlowDistribution` of a standard normal through the data-to-latent `flow_layers`."""
+def split_prior(event_shape, dtype, validate_args, name):
+  """Glow's learned prior of the factored-out channels, as a bijector with a standard base.
+
+  The first `C // 2` channels (those `FactorOut` factors out, data side `x1`) get the prior
+  `N(mu(x2), diag(sigma(x2))^2)` given the other channels `x2`, with `(mu, log sigma)` from
+  one zero-initialised 3x3 convolution (Glow's `split2d` prior). The coupling
+  `z1 = (x1 - mu(x2)) / sigma(x2)` ahead of the `FactorOut` gives exactly that density under
+  the flow's standard normal base, and starts as the identity (the standard normal prior).
+  """
+  height, width, channels = event_shape
+  factored = channels // 2
+  network = nn.GlowPriorNetwork([height, width, channels - factored], params=2,
+                                output_channels=factored, dtype=tf.as_dtype(dtype).name,
+                                name=f"{name}_network")
+  return bijectors.Coupling(event_shape, "channel", parity=1, network=network,
+                            transform=transformers.Affine(), validate_args=validate_args,
+                            name=name)
+
+
+def _uniform(num_bins, validate_args, name):
+  """The uniform dequantization of `num_bins` levels, or `None` for continuous data."""
+  if num_bins is None:
+    return None
+  return bijectors.UniformDequantization(num_bins, validate_args=validate_args,
+                                         name=f"{name}_dequantization")
+
+
+def image_flow(image_shape, flow_layers, dequantization, logit_alpha, dtype, validate_args,
+                name):
+  """`FlowDistribution` of a standard normal through `dequantization` (or none), the logit
+  and the data-to-latent `flow_layers`."""
   layers = []  # tfb.Chain's inverse runs its list front to back: data side first.
-  if num_bins is not None:
-    layers.append(bijectors.UniformDequantization(num_bins, validate_args=validate_args,
-                                                  name=f"{name}_dequantization"))
+  if dequantization is not None:
+    layers.append(dequantization)
   if logit_alpha is not None:
     layers.append(bijectors.LogitPreprocessing(logit_alpha, validate_args=validate_args,
                                                name=f"{name}_logit"))
@@ -135,18 +185,12 @@ def _image_flow(image_shape, flow_layers, num_bins, logit_alpha, dtype, validate
                                         validate_args=validate_args, name=name)
 
 
-def _squeezed(shape):
+def squeezed_shape(shape):
   height, width, channels = shape
   return [height // 2, width // 2, 4 * channels]
 
 
-def _check_positive(**counts):
-  for name, value in counts.items():
-    if not isinstance(value, (int, np.integer)) or value < 1:
-      raise ValueError(f"Expected {name} to be an int >= 1. Received: {name}={value!r}")
-
-
-def _checked_image_shape(image_shape, divisor, what):
+def checked_image_shape(image_shape, divisor, what):
   shape = [int(d) for d in np.reshape(image_shape, [-1])]
   if len(shape) != 3 or min(shape) < 1:
     raise ValueError(f"Expected image_shape [H, W, C]. Received: image_shape={image_shape!r}")

@@ -1,32 +1,53 @@
-"""A builder's recipe: its name and arguments as plain JSON, enough to build the flow again.
+"""The table of builders, and each flow's recipe: the builder and its arguments as plain JSON.
 
-`FlowModel.get_config` stores it, so `keras.models.load_model` rebuilds the distribution by
-calling the same builder (safe mode: only the builders named here can be called).
+Every function in `tff.models` that returns a flow is registered here by `@builder`, which
+records its call (every argument, defaults included) on the distribution it returns as
+`dist.recipe = {"builder": name, "arguments": {...}}`. `FlowModel.get_config` stores the
+recipe, and `keras.models.load_model` rebuilds the distribution by calling the same builder
+(`rebuild`): no lambdas, no pickles, so Keras's safe mode loads it, and only the builders of
+this table can be called.
 """
+
+import functools
+import inspect
 
 import numpy as np
 import tensorflow as tf
 
-BUILDERS = ("maf", "iaf", "mixture_cdf_flow", "realnvp", "glow")
+BUILDERS = {}  # Builder name -> the registered builder, in registration order.
 
 
-def record(distribution, builder, arguments):
-  """Sets `distribution.recipe` to `{"builder", "arguments"}`; `None` if not plain JSON."""
-  try:
-    plain = {key: _plain(value) for key, value in arguments.items()}
-  except TypeError:
-    plain = None
-  distribution.recipe = None if plain is None else {"builder": builder, "arguments": plain}
-  return distribution
+def builder(function):
+  """Registers `function` under its name; its results carry their recipe."""
+  signature = inspect.signature(function)
+
+  @functools.wraps(function)
+  def build(*args, **kwargs):
+    call = signature.bind(*args, **kwargs)
+    call.apply_defaults()
+    distribution = function(*args, **kwargs)
+    distribution.recipe = _recipe(function.__name__, call.arguments)
+    return distribution
+
+  BUILDERS[function.__name__] = build
+  return build
 
 
 def rebuild(recipe):
   """The distribution `recipe` describes (a fresh one, with freshly initialised weights)."""
-  from tfp_flows import models  # pylint: disable=import-outside-toplevel
-  if not isinstance(recipe, dict) or recipe.get("builder") not in BUILDERS:
-    raise ValueError(f"Expected a recipe {{'builder': one of {BUILDERS}, 'arguments': {{...}}}}. "
-                     f"Received: recipe={recipe!r}")
-  return getattr(models, recipe["builder"])(**recipe.get("arguments", {}))
+  if (not isinstance(recipe, dict) or recipe.get("builder") not in BUILDERS
+      or not isinstance(recipe.get("arguments", {}), dict)):
+    raise ValueError(f"Expected a recipe {{'builder': one of {tuple(BUILDERS)}, "
+                     f"'arguments': {{...}}}}. Received: recipe={recipe!r}")
+  return BUILDERS[recipe["builder"]](**recipe.get("arguments", {}))
+
+
+def _recipe(name, arguments):
+  """`{"builder", "arguments"}`, or `None` when an argument is not plain JSON."""
+  try:
+    return {"builder": name, "arguments": {k: _plain(v) for k, v in arguments.items()}}
+  except TypeError:
+    return None
 
 
 def _plain(value):

@@ -4,3 +4,4 @@ from tfp_flows.nn.made import MADE
 from tfp_flows.nn.coupling_networks import CouplingMLP
 from tfp_flows.nn.coupling_networks import CouplingResNet
 from tfp_flows.nn.coupling_networks import GlowNetwork
+from tfp_flows.nn.coupling_networks import GlowPriorNetwork

@@ -1,7 +1,9 @@
-"""Conditioners of coupling layers: the copied part in, `params` numbers per transformed
-element out.
+"""Conditioners of coupling layers: the copied part (and an optional context) in, `params`
+numbers per transformed element out.
 
-The last layer starts at zero, so a coupling built on one starts as the identity.
+The last layer starts at zero, so a coupling built on one starts at the transform's value
+for zero parameters (the identity for splines and `Affine`). A conditional network is
+called as `network(x, context)`.
 """
 
 import keras
@@ -19,12 +21,16 @@ class CouplingMLP(keras.layers.Layer):
     params: outputs per element (2: shift and raw scale).
     activation: hidden activation.
     output_size: D_out (default D).
+    conditional_event_shape: `[C]` of a context concatenated to the input, or `None`.
+    kernel_initializer: initialiser of the hidden kernels (the output kernel starts at 0).
   """
 
   def __init__(self, event_size, hidden_units=(64, 64), params=2, activation="relu",
-               output_size=None, **kwargs):
+               output_size=None, conditional_event_shape=None,
+               kernel_initializer="glorot_uniform", **kwargs):
     super().__init__(**kwargs)
     self.event_size, self.params = int(event_size), int(params)
+    self.conditional_event_shape = _conditional_shape(conditional_event_shape, (1,))
     self.output_size = self.event_size if output_size is None else int(output_size)
     self.hidden_units = [int(u) for u in hidden_units]
     if not self.hidden_units or min(self.hidden_units) < 1:
@@ -32,23 +38,29 @@ class CouplingMLP(keras.layers.Layer):
           "Expected hidden_units to be a non-empty list of positive ints. "
           f"Received: hidden_units={hidden_units!r}")
     self.activation = activation
-    self.hidden = [keras.layers.Dense(u, activation=activation, dtype=self.dtype_policy)
+    self.kernel_initializer = keras.initializers.get(kernel_initializer)
+    self.hidden = [keras.layers.Dense(u, activation=activation, dtype=self.dtype_policy,
+                                      kernel_initializer=self.kernel_initializer)
                    for u in self.hidden_units]
     self.out = keras.layers.Dense(self.output_size * self.params, kernel_initializer="zeros",
                                   dtype=self.dtype_policy)
     self.build((None, self.event_size))
 
   def build(self, input_shape):
-    shape = (None, self.event_size)
+    shape = (None, self.event_size + _size(self.conditional_event_shape))
     for layer in self.hidden:
       layer.build(shape)
       shape = (None, layer.units)
     self.out.build(shape)
     self.built = True
 
-  def call(self, x):
+  def call(self, x, context=None):
+    _check_context(self, context)
+    if context is not None:
+      x, context = _broadcast_batch(x, context, 1, 1)
+      x = tf.concat([x, tf.cast(context, x.dtype)], axis=-1)
     batch_shape = tf.shape(x)[:-1]
-    h = tf.reshape(x, [-1, self.event_size])
+    h = tf.reshape(x, [-1, self.event_size + _size(self.conditional_event_shape)])
     for layer in self.hidden:
       h = layer(h)
     return tf.reshape(self.out(h),
@@ -58,18 +70,27 @@ class CouplingMLP(keras.layers.Layer):
     config = super().get_config()
     config.update(event_size=self.event_size, hidden_units=self.hidden_units,
                   params=self.params, activation=self.activation,
-                  output_size=self.output_size)
+                  output_size=self.output_size,
+                  conditional_event_shape=self.conditional_event_shape,
+                  kernel_initializer=keras.initializers.serialize(self.kernel_initializer))
     return config
 
 
 class _ConvNet(keras.layers.Layer):
   """Shared plumbing of the image conditioners: `[..., H, W, C] -> [..., H, W, C_out, params]`."""
 
-  def __init__(self, event_shape, hidden_channels, params, output_channels, **kwargs):
+  def __init__(self, event_shape, hidden_channels, params, output_channels,
+               conditional_event_shape=None, **kwargs):
     super().__init__(**kwargs)
     self.event_shape = [int(d) for d in np.reshape(event_shape, [-1])]
     if len(self.event_shape) != 3:
       raise ValueError(f"Expected event_shape [H, W, C]. Received: event_shape={event_shape!r}")
+    self.conditional_event_shape = _conditional_shape(conditional_event_shape, (1, 3))
+    if (self.conditional_event_shape is not None and len(self.conditional_event_shape) == 3
+        and self.conditional_event_shape[:2] != self.event_shape[:2]):
+      raise ValueError(
+          f"Expected an image context of the input's height and width {self.event_shape[:2]}. "
+          f"Received: conditional_event_shape={conditional_event_shape!r}")
     self.hidden_channels, self.params = int(hidden_channels), int(params)
     self.output_channels = (self.event_shape[-1] if output_channels is None
                             else int(output_channels))
@@ -80,9 +101,23 @@ class _ConvNet(keras.layers.Layer):
   def _zero_conv_out(self):
     return self._conv(self.output_channels * self.params, kernel_initializer="zeros")
 
-  def call(self, x):
+  @property
+  def input_channels(self):
+    """C plus the context's channels: what the first convolution sees."""
+    return self.event_shape[-1] + (0 if self.conditional_event_shape is None
+                                   else self.conditional_event_shape[-1])
+
+  def call(self, x, context=None):
+    _check_context(self, context)
+    if context is not None:
+      x, context = _broadcast_batch(x, context, 3, len(self.conditional_event_shape))
+      context = tf.cast(context, x.dtype)
+      if len(self.conditional_event_shape) == 1:  # A vector: the same at every pixel.
+        context = tf.broadcast_to(context[..., tf.newaxis, tf.newaxis, :], tf.concat(
+            [tf.shape(x)[:-1], tf.shape(context)[-1:]], 0))
+      x = tf.concat([x, context], axis=-1)
     batch_shape = tf.shape(x)[:-3]
-    out = self._trunk(tf.reshape(x, [-1, *self.event_shape]))
+    out = self._trunk(tf.reshape(x, [-1, *self.event_shape[:2], self.input_channels]))
     height, width, _ = self.event_shape
     return tf.reshape(out, tf.concat(
         [batch_shape, [height, width, self.output_channels, self.params]], 0))
@@ -90,7 +125,8 @@ class _ConvNet(keras.layers.Layer):
   def get_config(self):
     config = super().get_config()
     config.update(event_shape=self.event_shape, hidden_channels=self.hidden_channels,
-                  params=self.params, output_channels=self.output_channels)
+                  params=self.params, output_channels=self.output_channels,
+                  conditional_event_shape=self.conditional_event_shape)
     return config
 
 
@@ -107,11 +143,14 @@ class CouplingResNet(_ConvNet):
     num_blocks: number of residual blocks.
     params: outputs per element.
     output_channels: C_out (default C).
+    conditional_event_shape: a context's shape, `[C']` (the same at every pixel) or
+      `[H, W, C']`, concatenated to the input's channels; `None` for none.
   """
 
   def __init__(self, event_shape, hidden_channels=64, num_blocks=2, params=2,
-               output_channels=None, **kwargs):
-    super().__init__(event_shape, hidden_channels, params, output_channels, **kwargs)
+               output_channels=None, conditional_event_shape=None, **kwargs):
+    super().__init__(event_shape, hidden_channels, params, output_channels,
+                     conditional_event_shape, **kwargs)
     self.num_blocks = int(num_blocks)
     self.conv_in = self._conv(self.hidden_channels)
     self.blocks = [(self._conv(self.hidden_channels), self._conv(self.hidden_channels))
@@ -120,9 +159,9 @@ class CouplingResNet(_ConvNet):
     self.build((None, *self.event_shape))
 
   def build(self, input_shape):
-    height, width, channels = self.event_shape
+    height, width, _ = self.event_shape
     hidden = (None, height, width, self.hidden_channels)
-    self.conv_in.build((None, height, width, channels))
+    self.conv_in.build((None, height, width, self.input_channels))
     for first, second in self.blocks:
       first.build(hidden)
       second.build(hidden)
@@ -151,11 +190,14 @@ class GlowNetwork(_ConvNet):
     hidden_channels: width of both hidden layers (Glow: 512).
     params: outputs per element.
     output_channels: C_out (default C).
+    conditional_event_shape: a context's shape, `[C']` (the same at every pixel) or
+      `[H, W, C']`, concatenated to the input's channels; `None` for none.
   """
 
   def __init__(self, event_shape, hidden_channels=512, params=2, output_channels=None,
-               **kwargs):
-    super().__init__(event_shape, hidden_channels, params, output_channels, **kwargs)
+               conditional_event_shape=None, **kwargs):
+    super().__init__(event_shape, hidden_channels, params, output_channels,
+                     conditional_event_shape, **kwargs)
     self.conv_in = self._conv(self.hidden_channels, activation="relu",
                               kernel_initializer="he_normal")
     self.conv_mid = self._conv(self.hidden_channels, size=1, activation="relu",
@@ -164,11 +206,76 @@ class GlowNetwork(_ConvNet):
     self.build((None, *self.event_shape))
 
   def build(self, input_shape):
-    height, width, channels = self.event_shape
-    self.conv_in.build((None, height, width, channels))
+    height, width, _ = self.event_shape
+    self.conv_in.build((None, height, width, self.input_channels))
     self.conv_mid.build((None, height, width, self.hidden_channels))
     self.conv_out.build((None, height, width, self.hidden_channels))
     self.built = True
 
   def _trunk(self, x):
     return self.conv_out(self.conv_mid(self.conv_in(x)))
+
+
+def _conditional_shape(shape, ranks):
+  if shape is None:
+    return None
+  shape = [int(d) for d in np.reshape(shape, [-1])]
+  if len(shape) not in ranks or min(shape) < 1:
+    expected = " or ".join({1: "[C]", 3: "[H, W, C]"}[r] for r in ranks)
+    raise ValueError(f"Expected conditional_event_shape {expected} of positive sizes. "
+                     f"Received: conditional_event_shape={shape!r}")
+  return shape
+
+
+def _size(shape):
+  return 0 if shape is None else int(np.prod(shape))
+
+
+def _check_context(layer, context):
+  if (context is None) != (layer.conditional_event_shape is None):
+    raise ValueError(
+        "Expected a context exactly when conditional_event_shape is set. Received: "
+        f"conditional_event_shape={layer.conditional_event_shape}, "
+        f"context={'None' if context is None else 'a tensor'} ({layer.name})")
+
+
+def _broadcast_batch(x, context, x_event_rank, context_event_rank):
+  """`x` and `context` with their batch dims broadcast against each other."""
+  x_batch = tf.shape(x)[:tf.rank(x) - x_event_rank]
+  context_batch = tf.shape(context)[:tf.rank(context) - context_event_rank]
+  batch = tf.broadcast_dynamic_shape(x_batch, context_batch)
+  x = tf.broadcast_to(x, tf.concat([batch, tf.shape(x)[-x_event_rank:]], 0))
+  context = tf.broadcast_to(context, tf.concat([batch, tf.shape(context)[-context_event_rank:]], 0))
+  return x, context
+
+
+@keras.saving.register_keras_serializable(package="tfp_flows")
+class GlowPriorNetwork(_ConvNet):
+  """Glow's learned-prior network `[..., H, W, C] -> [..., H, W, C_out, params]`: one
+  zero-initialised 3x3 convolution (Glow's `Conv2dZeros`), so the prior starts standard.
+
+  Args:
+    event_shape: `[H, W, C]` of the input (the channels that go on).
+    params: outputs per element (2: mean and raw log-scale).
+    output_channels: C_out (the factored-out channels).
+  """
+
+  def __init__(self, event_shape, params=2, output_channels=None, conditional_event_shape=None,
+               **kwargs):
+    super().__init__(event_shape, 0, params, output_channels, conditional_event_shape,
+                     **kwargs)
+    self.conv_out = self._zero_conv_out()
+    self.build((None, *self.event_shape))
+
+  def build(self, input_shape):
+    height, width, _ = self.event_shape
+    self.conv_out.build((None, height, width, self.input_channels))
+    self.built = True
+
+  def _trunk(self, x):
+    return self.conv_out(x)
+
+  def get_config(self):
+    config = super().get_config()
+    del config["hidden_channels"]
+    return config

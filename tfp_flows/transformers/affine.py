@@ -1,12 +1,20 @@
-"""Elementwise affine transformer: `x = z * exp(log_scale) + shift`.
+"""Elementwise affine transformers: shift and scale per element.
 
-Pure functions of the input and a parameter tensor; no variables. The parameters arrive
-as raw network outputs of shape `[..., D, 2]` (shift, unconstrained log-scale). The
-log-scale is soft-clipped, `log_scale = b * tanh(raw / b)`, so a network that outputs a
-large number cannot blow the flow up (an unbounded MAF diverged on two moons in tests).
+`Affine`: `x = z * exp(log_scale) + shift` with a soft-clipped log-scale,
+`log_scale = b * tanh(raw / b)`, so a network that outputs a large number cannot blow the
+flow up (an unbounded MAF diverged on two moons in tests). It is the identity at zero
+parameters. MAF and IAF use it.
+
+`GlowAffine`: Glow's coupling scale `s = sigmoid(raw + 2)` in (0, 1), applied in the
+data-to-latent direction, `z = (x + shift) * s`: the training direction only contracts, so
+its log-det `sum log s <= 0` and the likelihood cannot grow without bound through `s`.
+
+`Additive`: NICE's additive coupling, `z = x + shift`, log-det 0.
 """
 
 import tensorflow as tf
+
+from tfp_flows.transformers import base
 
 
 def soft_clip(x, bound):
@@ -16,15 +24,15 @@ def soft_clip(x, bound):
   return bound * tf.math.tanh(x / bound)
 
 
-class Affine:
-  """Affine transformer with a soft-clipped log-scale.
-
-  Direction convention follows TFP: `forward` maps the base side `z` to the data side `x`.
+class Affine(base.Transformer):
+  """`x = z * exp(log_scale) + shift`, `params = (shift, raw log-scale)`, soft-clipped.
 
   Args:
     log_scale_bound: positive float or `None`; the log-scale stays in
       `(-log_scale_bound, log_scale_bound)`. `None` leaves it unbounded.
   """
+
+  num_params = 2
 
   def __init__(self, log_scale_bound=3.0):
     if log_scale_bound is not None and not log_scale_bound > 0:
@@ -32,31 +40,59 @@ class Affine:
           f"Expected log_scale_bound > 0 or None. Received: log_scale_bound={log_scale_bound}")
     self.log_scale_bound = log_scale_bound
 
-  num_params = 2
-
   def _unpack(self, params):
     shift, raw_log_scale = tf.unstack(params, num=2, axis=-1)
     return shift, soft_clip(raw_log_scale, self.log_scale_bound)
 
-  def forward(self, z, params):
-    """`x = z * exp(log_scale) + shift`, elementwise; `z: [..., D]`, `params: [..., D, 2]`."""
+  def forward_and_log_det(self, z, params):
     shift, log_scale = self._unpack(params)
-    return z * tf.exp(log_scale) + shift
+    return z * tf.exp(log_scale) + shift, log_scale
 
-  def inverse(self, x, params):
-    """`z = (x - shift) * exp(-log_scale)`."""
+  def inverse_and_log_det(self, x, params):
     shift, log_scale = self._unpack(params)
-    return (x - shift) * tf.exp(-log_scale)
-
-  def forward_log_det_jacobian(self, z, params):
-    """Elementwise `log|dx/dz| = log_scale`, shape `[..., D]`."""
-    del z
-    return self._unpack(params)[1]
-
-  def inverse_log_det_jacobian(self, x, params):
-    """Elementwise `log|dz/dx| = -log_scale`, shape `[..., D]`."""
-    del x
-    return -self._unpack(params)[1]
+    return (x - shift) * tf.exp(-log_scale), -log_scale
 
   def __repr__(self):
     return f"Affine(log_scale_bound={self.log_scale_bound})"
+
+
+class GlowAffine(base.Transformer):
+  """`z = (x + shift) * s`, `s = sigmoid(raw + 2)`; `x = z / s - shift`. `params = (shift, raw)`.
+
+  `s = 0.88` at zero parameters (Glow's choice, `+ 2`), so a coupling built on a
+  zero-initialised network starts as a fixed contraction, not the identity.
+  """
+
+  num_params = 2
+
+  def _unpack(self, params):
+    shift, raw = tf.unstack(params, num=2, axis=-1)
+    return shift, tf.math.log_sigmoid(raw + 2.)
+
+  def forward_and_log_det(self, z, params):
+    shift, log_s = self._unpack(params)
+    return z * tf.exp(-log_s) - shift, -log_s
+
+  def inverse_and_log_det(self, x, params):
+    shift, log_s = self._unpack(params)
+    return (x + shift) * tf.exp(log_s), log_s
+
+  def __repr__(self):
+    return "GlowAffine()"
+
+
+class Additive(base.Transformer):
+  """`z = x + shift`, `x = z - shift`, log-det 0; `params = (shift,)` (NICE)."""
+
+  num_params = 1
+
+  def forward_and_log_det(self, z, params):
+    shift = params[..., 0]
+    return z - shift, tf.zeros_like(z)
+
+  def inverse_and_log_det(self, x, params):
+    shift = params[..., 0]
+    return x + shift, tf.zeros_like(x)
+
+  def __repr__(self):
+    return "Additive()"

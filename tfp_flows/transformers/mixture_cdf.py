@@ -20,9 +20,13 @@ import math
 
 import numpy as np
 import tensorflow as tf
+import tensorflow_probability as tfp
 
 from tfp_flows.transformers import affine
+from tfp_flows.transformers import base
 from tfp_flows.transformers import root_finding
+
+tfd = tfp.distributions
 
 KINDS = ("logistic", "gaussian")
 
@@ -59,9 +63,8 @@ def log_pdf(x, logits, locs, log_scales, kind):
 
 
 def _log_ndtr(t):
-  # tf.math has no log_ndtr; TFP's special_math one is stable in both tails.
-  from tensorflow_probability.python.internal import special_math  # pylint: disable=g-import-not-at-top
-  return special_math.log_ndtr(t)
+  """`log Phi(t)`, stable in both tails (TFP's public `Normal.log_cdf`)."""
+  return tfd.Normal(tf.zeros([], t.dtype), tf.ones([], t.dtype)).log_cdf(t)
 
 
 def _standard_quantile_of_logit(z, kind):
@@ -107,52 +110,87 @@ def inverse_logit_cdf(z, logits, locs, log_scales, kind, num_iterations=50):
   return root_finding.solve_increasing(value_and_slope, z, lo, hi, num_iterations)
 
 
-class MixtureCDFLogit:
-  """Transformer `x = F^-1(sigmoid(z))`, i.e. `z = logit(F(x))`, with F a K-mixture CDF.
+class MixtureCDFLogit(base.Transformer):
+  """`z = logit(F(x))`, F a K-component mixture CDF; with `affine`, `z = logit(F(x)) e^a + b`.
 
   Direction convention follows TFP: `forward` maps the base side `z` to the data side `x`
   (numeric, `num_iterations` Newton-bisection steps); `inverse` is closed form.
-  Parameters arrive as raw network outputs `[..., D, 3K]`: K logits, K locations and K
-  unconstrained log-scales, the latter soft-clipped to `(-log_scale_bound, log_scale_bound)`.
+  Parameters arrive as raw network outputs `[..., 3K]`: K logits, K locations and K
+  unconstrained log-scales (soft-clipped to `(-log_scale_bound, log_scale_bound)`), then,
+  with `affine=True` (Flow++'s coupling, Ho et al. 2019, eq. 6), a shift `b` and a raw
+  log-scale `a` (soft-clipped to (-3, 3)): `[..., 3K + 2]`.
   The locations are offset by fixed, evenly spread values in `[-loc_spread, loc_spread]`:
   a coordinate whose parameters come from biases alone (the first in a MADE's order) would
   otherwise start with K identical components, get identical gradients, and stay one
   logistic forever.
+
+  Args:
+    num_components: K >= 1.
+    kind: "logistic" or "gaussian" components.
+    log_scale_bound: bound of the components' log-scales.
+    num_iterations: Newton-bisection steps of `forward`, an int >= 1.
+    loc_spread: half-width of the fixed location offsets.
+    affine: follow the logit by Flow++'s elementwise affine map.
+
+  References:
+    Ho, Chen, Srinivas, Duan, Abbeel. Flow++: Improving Flow-Based Generative Models with
+    Variational Dequantization and Architecture Design. ICML 2019.
+    https://arxiv.org/abs/1902.00275
   """
 
   def __init__(self, num_components, kind="logistic", log_scale_bound=5.0,
-               num_iterations=50, loc_spread=2.0):
-    if not isinstance(num_components, (int, np.integer)) or num_components < 1:
+               num_iterations=50, loc_spread=2.0, affine=False):
+    if (isinstance(num_components, bool) or not isinstance(num_components, (int, np.integer))
+        or num_components < 1):
       raise ValueError(
           f"Expected num_components to be an int >= 1. Received: num_components={num_components!r}")
+    if (isinstance(num_iterations, bool) or not isinstance(num_iterations, (int, np.integer))
+        or num_iterations < 1):
+      raise ValueError(
+          f"Expected num_iterations to be an int >= 1. Received: num_iterations={num_iterations!r}")
     self.num_components = int(num_components)
     self.kind = check_kind(kind)
     self.log_scale_bound = log_scale_bound
-    self.num_iterations = num_iterations
+    self.num_iterations = int(num_iterations)
+    self.affine = bool(affine)
     self.loc_offsets = np.linspace(-loc_spread, loc_spread, self.num_components) \
         if self.num_components > 1 else np.zeros(1)
 
   @property
   def num_params(self):
-    return 3 * self.num_components
+    return 3 * self.num_components + (2 if self.affine else 0)
 
   def _unpack(self, params):
-    logits, locs, raw_log_scales = tf.split(params, 3, axis=-1)
+    """`((logits, locs, log_scales, kind), shift, log_scale)`; the last two 0 without affine."""
+    k = self.num_components
+    sizes = [k, k, k] + ([2] if self.affine else [])
+    parts = tf.split(params, sizes, axis=-1)
+    logits, locs, raw_log_scales = parts[:3]
     locs += tf.constant(self.loc_offsets, params.dtype)
-    return logits, locs, affine.soft_clip(raw_log_scales, self.log_scale_bound), self.kind
+    mixture = (logits, locs, affine.soft_clip(raw_log_scales, self.log_scale_bound), self.kind)
+    if not self.affine:
+      return mixture, None, None
+    shift, raw = tf.unstack(parts[3], axis=-1)
+    return mixture, shift, affine.soft_clip(raw, 3.)
 
-  def forward(self, z, params):
-    return inverse_logit_cdf(z, *self._unpack(params), num_iterations=self.num_iterations)
+  def inverse_and_log_det(self, x, params):
+    mixture, shift, log_scale = self._unpack(params)
+    log_cdf, log_sf, log_p = _log_terms(x, tf.nn.log_softmax(mixture[0]), *mixture[1:])
+    z, log_det = log_cdf - log_sf, log_p - log_cdf - log_sf
+    if self.affine:
+      z, log_det = z * tf.exp(log_scale) + shift, log_det + log_scale
+    return z, log_det
 
-  def inverse(self, x, params):
-    return logit_cdf(x, *self._unpack(params))
-
-  def inverse_log_det_jacobian(self, x, params):
-    return logit_cdf_log_det(x, *self._unpack(params))
-
-  def forward_log_det_jacobian(self, z, params):
-    return -self.inverse_log_det_jacobian(self.forward(z, params), params)
+  def forward_and_log_det(self, z, params):
+    mixture, shift, log_scale = self._unpack(params)
+    if self.affine:
+      z = (z - shift) * tf.exp(-log_scale)
+    x = inverse_logit_cdf(z, *mixture, num_iterations=self.num_iterations)
+    log_det = -logit_cdf_log_det(x, *mixture)
+    if self.affine:
+      log_det -= log_scale
+    return x, log_det
 
   def __repr__(self):
     return (f"MixtureCDFLogit(num_components={self.num_components}, kind={self.kind!r}, "
-            f"log_scale_bound={self.log_scale_bound})")
+            f"log_scale_bound={self.log_scale_bound}, affine={self.affine})")

@@ -5,6 +5,8 @@ import math
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows.bijectors import _checks
+
 tfb = tfp.bijectors
 
 
@@ -45,7 +47,7 @@ class LogitPreprocessing(tfb.Bijector):
 
   def _p(self, x):
     """`p = alpha + (1 - 2 alpha) x`, with `[0, 1]` checked under `validate_args`."""
-    _check_floating(x, "x")
+    _checks.checked_input(x, _checks.FLOATS, [], False, "x")
     if self.validate_args:
       message = f"Expected x in [0, 1]. Received: x outside [0, 1] or not finite ({self.name})."
       assertions = [tf.debugging.assert_greater_equal(x, tf.zeros([], x.dtype), message),
@@ -55,7 +57,7 @@ class LogitPreprocessing(tfb.Bijector):
     return self._alpha + (1. - 2. * self._alpha) * x
 
   def _forward(self, z):
-    _check_floating(z, "z")
+    _checks.checked_input(z, _checks.FLOATS, [], False, "z")
     return (tf.sigmoid(z) - self._alpha) / (1. - 2. * self._alpha)
 
   def _inverse(self, x):
@@ -67,11 +69,7 @@ class LogitPreprocessing(tfb.Bijector):
     return math.log1p(-2. * self._alpha) - tf.math.log(p) - tf.math.log1p(-p)
 
   def _forward_log_det_jacobian(self, z):
-    _check_floating(z, "z")
+    _checks.checked_input(z, _checks.FLOATS, [], False, "z")
     # log sigmoid'(z) = log sigmoid(z) + log sigmoid(-z), stable for large |z|.
     return -tf.math.softplus(-z) - tf.math.softplus(z) - math.log1p(-2. * self._alpha)
 
-
-def _check_floating(t, name):
-  if not t.dtype.is_floating:
-    raise ValueError(f"Expected {name} of a floating dtype. Received: {name}.dtype={t.dtype.name}")

@@ -13,9 +13,9 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 import tfp_flows as tff
-from tfp_flows.bijectors import uniform_dequantization
-from tfp_flows.bijectors.logit_preprocessing import LogitPreprocessing
-from tfp_flows.bijectors.uniform_dequantization import UniformDequantization
+from tfp_flows.bijectors.preprocessing import uniform_dequantization
+from tfp_flows.bijectors.preprocessing.logit_preprocessing import LogitPreprocessing
+from tfp_flows.bijectors.preprocessing.uniform_dequantization import UniformDequantization
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
@@ -54,7 +54,7 @@ def test_inverse_lands_in_the_bin_and_forward_recovers_x_exactly(dtype):
 def test_round_trip_is_exact_at_bin_edges(dtype, num_bins):
   x = tf.range(num_bins, dtype=dtype)  # Rounding of `x + u` or `t K` must not change the bin:
   for u in tf.constant([0., np.nextafter(np.array(1., dtype.as_numpy_dtype), 0.)], dtype):
-    t = uniform_dequantization._dequantize(x, tf.fill([num_bins], u), num_bins)
+    t = uniform_dequantization.dequantize(x, tf.fill([num_bins], u), num_bins)
     assert np.all(t >= x / num_bins) and np.all(t < (x + 1.) / num_bins)
     np.testing.assert_array_equal(UniformDequantization(num_bins).forward(t), x)
 

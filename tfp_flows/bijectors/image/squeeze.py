@@ -3,6 +3,8 @@
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows.bijectors import _checks
+
 tfb = tfp.bijectors
 
 
@@ -21,7 +23,7 @@ class Squeeze(tfb.Bijector):
   """
 
   def __init__(self, factor=2, validate_args=False, name="squeeze"):
-    parameters = dict(locals())
+    parameters = dict(factor=factor, validate_args=validate_args, name=name)
     if not isinstance(factor, int) or factor < 2:
       raise ValueError(f"Expected factor to be an int >= 2. Received: factor={factor!r}")
     self._factor = factor
@@ -33,10 +35,12 @@ class Squeeze(tfb.Bijector):
     return self._factor
 
   def _forward(self, x):
+    _checks.checked_input(x, _checks.FLOATS, [], False, "x")
     self._check_spatial(x.shape, "x")
     return self._as_images(x, lambda images: tf.nn.space_to_depth(images, self._factor))
 
   def _inverse(self, y):
+    _checks.checked_input(y, _checks.FLOATS, [], False, "y")
     self._check_channels(y.shape, "y")
     return self._as_images(y, lambda images: tf.nn.depth_to_space(images, self._factor))
 
@@ -50,8 +54,7 @@ class Squeeze(tfb.Bijector):
     return tf.reshape(out, tf.concat([batch_shape, tf.shape(out)[1:]], 0))
 
   def _check_spatial(self, shape, name):
-    if shape.rank is not None and shape.rank < 3:
-      raise ValueError(f"Expected {name} of shape [..., H, W, C]. Received: {name}.shape={shape}")
+    _check_rank(shape, name)
     height, width = shape[-3], shape[-2]
     if any(d is not None and d % self._factor for d in (height, width)):
       raise ValueError(
@@ -59,8 +62,7 @@ class Squeeze(tfb.Bijector):
           f"Received: {name}.shape={shape}")
 
   def _check_channels(self, shape, name):
-    if shape.rank is not None and shape.rank < 3:
-      raise ValueError(f"Expected {name} of shape [..., H, W, C]. Received: {name}.shape={shape}")
+    _check_rank(shape, name)
     if shape[-1] is not None and shape[-1] % self._factor ** 2:
       raise ValueError(
           f"Expected channels divisible by factor**2={self._factor ** 2}. "
@@ -85,6 +87,11 @@ class Squeeze(tfb.Bijector):
   def _inverse_event_shape_tensor(self, output_shape):
     f = self._factor
     return tf.concat([output_shape[:-3], output_shape[-3:-1] * f, output_shape[-1:] // (f * f)], 0)
+
+
+def _check_rank(shape, name):
+  if shape.rank is not None and shape.rank < 3:
+    raise ValueError(f"Expected {name} of shape [..., H, W, C]. Received: {name}.shape={shape}")
 
 
 def _div(d, f):

@@ -21,11 +21,15 @@ class FactorOut(_one_pass.OnePassBijector):
     bijector: the inner bijector on `[H, W, C - k]` events (event ndims 3).
     event_shape: `[H, W, C]`.
     num_factored: k, default `C // 2`.
+
+  Keyword arguments of its methods (`bijector_kwargs`, e.g. a context) go to the inner
+  bijector unchanged.
   """
 
   def __init__(self, bijector, event_shape, num_factored=None, validate_args=False,
                name="factor_out"):
-    parameters = dict(locals())
+    parameters = dict(bijector=bijector, event_shape=event_shape, num_factored=num_factored,
+                      validate_args=validate_args, name=name)
     self._event_shape = [int(d) for d in np.reshape(event_shape, [-1])]
     if len(self._event_shape) != 3:
       raise ValueError(
@@ -59,18 +63,16 @@ class FactorOut(_one_pass.OnePassBijector):
   def merge(self, factored, rest):
     return tf.concat([factored, rest], axis=-1)
 
-  def _augmented_forward(self, z):
-    z = _checks.checked_input(z, z.dtype, self._event_shape, self.validate_args, "z")
+  def _forward_and_log_det(self, z, **kwargs):
+    z = _checks.checked_input(z, _checks.FLOATS, self._event_shape, self.validate_args, "z")
     factored, rest = self.split(z)
-    x_rest = self._bijector.forward(rest)
-    fldj = self._bijector.forward_log_det_jacobian(rest, event_ndims=3)
-    fldj = tf.broadcast_to(fldj, tf.shape(z)[:-3])
-    return self.merge(factored, x_rest), {"fldj": fldj, "ildj": -fldj}
+    x_rest = self._bijector.forward(rest, **kwargs)
+    fldj = self._bijector.forward_log_det_jacobian(rest, event_ndims=3, **kwargs)
+    return self.merge(factored, x_rest), tf.broadcast_to(fldj, tf.shape(z)[:-3])
 
-  def _augmented_inverse(self, x):
-    x = _checks.checked_input(x, x.dtype, self._event_shape, self.validate_args, "x")
+  def _inverse_and_log_det(self, x, **kwargs):
+    x = _checks.checked_input(x, _checks.FLOATS, self._event_shape, self.validate_args, "x")
     factored, rest = self.split(x)
-    z_rest = self._bijector.inverse(rest)
-    ildj = self._bijector.inverse_log_det_jacobian(rest, event_ndims=3)
-    ildj = tf.broadcast_to(ildj, tf.shape(x)[:-3])
-    return self.merge(factored, z_rest), {"ildj": ildj, "fldj": -ildj}
+    z_rest = self._bijector.inverse(rest, **kwargs)
+    ildj = self._bijector.inverse_log_det_jacobian(rest, event_ndims=3, **kwargs)
+    return self.merge(factored, z_rest), tf.broadcast_to(ildj, tf.shape(x)[:-3])

@@ -7,12 +7,12 @@ import tensorflow_probability as tfp
 
 import tfp_flows as tff
 from tests import bijector_checks
-from tests.bijectors.masked_autoregressive_test import make_made
-from tests.bijectors.masked_autoregressive_test import points
+from tests.bijectors.autoregressive.masked_autoregressive_test import make_made
+from tests.bijectors.autoregressive.masked_autoregressive_test import points
 
 tfb, tfd = tfp.bijectors, tfp.distributions
 
-CASES = [("affine", 2), ("mixture_cdf", 9)]
+CASES = [("affine", 2), ("mixture_cdf", 9), ("spline", 11)]
 
 
 @pytest.mark.parametrize("dtype", [tf.float32, tf.float64], ids=["f32", "f64"])

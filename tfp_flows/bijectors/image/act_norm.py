@@ -5,7 +5,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_flows.bijectors import _checks
-from tfp_flows.bijectors import factor_out
+from tfp_flows.bijectors import walk
 
 tfb = tfp.bijectors
 
@@ -37,7 +37,8 @@ class ActNorm(tfb.Bijector):
   """
 
   def __init__(self, event_shape, dtype=tf.float32, validate_args=False, name="act_norm"):
-    parameters = dict(locals())
+    parameters = dict(event_shape=event_shape, dtype=dtype, validate_args=validate_args,
+                      name=name)
     self._event_shape = [int(d) for d in np.reshape(event_shape, [-1])]
     if not self._event_shape or min(self._event_shape) < 1:
       raise ValueError("Expected event_shape to be a non-empty list of positive ints, "
@@ -115,36 +116,36 @@ def initialize_act_norms(flow, x, force=False):
   """Initialises every `ActNorm` in `flow` from the data batch `x`; returns how many.
 
   `flow` is a bijector or a `TransformedDistribution` (its bijector is used). The batch is
-  pushed from the data side towards the latent through `tfb.Chain`s and `FactorOut`s;
-  each ActNorm is initialised on the input it sees, so every layer starts normalised given
-  the layers before it. ActNorms already initialised (e.g. restored from a checkpoint) are
-  kept unless `force=True`. Call it eagerly, once, before training; under a `tf.distribute`
-  strategy call it in the cross-replica context on a global batch.
+  pushed from the data side towards the latent through `tfb.Chain`s and `FactorOut`s
+  (`walk.push_inverse`); each ActNorm is initialised on the input it sees, so every layer
+  starts normalised given the layers before it. ActNorms already initialised (e.g.
+  restored from a checkpoint) are kept unless `force=True`. Call it eagerly, once, before
+  training; under a `tf.distribute` strategy call it in the cross-replica context on a
+  global batch.
   """
   if not tf.executing_eagerly():
     raise RuntimeError("Expected initialize_act_norms to run eagerly (outside tf.function).")
-  bijector = flow.bijector if isinstance(flow, tfp.distributions.Distribution) else flow
-  count = [0]
-  _push(bijector, tf.convert_to_tensor(x), force, count)
-  return count[0]
+  count = 0
+
+  def visit(bijector, x):
+    nonlocal count
+    if isinstance(bijector, ActNorm):
+      if force or not bool(bijector.initialized.numpy()):
+        count += 1
+        return bijector.initialize(x)
+      return bijector._normalize(x)  # pylint: disable=protected-access
+    if any(isinstance(m, ActNorm) for m in bijector.submodules):
+      raise ValueError(
+          "Expected ActNorms only inside tfb.Chain and tff.bijectors.FactorOut. Received: an "
+          f"ActNorm inside {type(bijector).__name__.lstrip('_')}; call its initialize(x)")
+    return None
+
+  walk.push_inverse(flow, tf.convert_to_tensor(x), visit)
+  return count
 
 
-def _push(bijector, x, force, count):
-  """`bijector.inverse(x)`, initialising the ActNorms met on the way."""
-  if isinstance(bijector, ActNorm):
-    if force or not bool(bijector.initialized.numpy()):
-      count[0] += 1
-      return bijector.initialize(x)
-    return bijector._normalize(x)  # pylint: disable=protected-access
-  if hasattr(bijector, "bijectors"):  # tfb.Chain: inverse applies bijectors[0] first.
-    for inner in bijector.bijectors:
-      x = _push(inner, x, force, count)
-    return x
-  if isinstance(bijector, factor_out.FactorOut):
-    factored, rest = bijector.split(x)
-    return bijector.merge(factored, _push(bijector.bijector, rest, force, count))
-  if any(isinstance(m, ActNorm) for m in bijector.submodules):
-    raise ValueError(
-        "Expected ActNorms only inside tfb.Chain and tff.bijectors.FactorOut. Received: an "
-        f"ActNorm inside {type(bijector).__name__.lstrip('_')}; call its initialize(x)")
-  return bijector.inverse(x)
+def uninitialized_act_norms(flow):
+  """The ActNorms anywhere in `flow` (a bijector or distribution: its `tf.Module`
+  submodules) that have not been started from data yet."""
+  return [m for m in flow.submodules
+          if isinstance(m, ActNorm) and not bool(m.initialized.numpy())]

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from tests import bijector_checks
-from tfp_flows.bijectors.logit_preprocessing import LogitPreprocessing
+from tfp_flows.bijectors.preprocessing.logit_preprocessing import LogitPreprocessing
 
 DTYPES = pytest.mark.parametrize("dtype", [tf.float32, tf.float64], ids=["f32", "f64"])
 

@@ -4,7 +4,8 @@ import math
 
 import tensorflow as tf
 import tensorflow_probability as tfp
-from tensorflow_probability.python.internal import samplers
+
+from tfp_flows.bijectors import _checks
 
 tfb = tfp.bijectors
 
@@ -68,44 +69,48 @@ class UniformDequantization(tfb.Bijector):
 
   def _forward(self, z, seed=None):
     del seed
-    _check_dtype(z, "z")
+    _checks.checked_input(z, _DTYPES, [], False, "z")
     return tf.clip_by_value(tf.floor(z * self._num_bins), 0., self._num_bins - 1.)
 
   def _inverse(self, x, seed=None):
-    x = self._checked_levels(x)
+    x = checked_levels(x, self._num_bins, self.validate_args, self.name)
     if seed is None:
       u = tf.random.uniform(tf.shape(x), dtype=x.dtype)
     else:
-      u = samplers.uniform(tf.shape(x), dtype=x.dtype, seed=seed)
-    return _dequantize(x, u, self._num_bins)
+      u = tf.random.stateless_uniform(tf.shape(x), tfp.random.sanitize_seed(seed),
+                                    dtype=x.dtype, alg="philox")
+    return dequantize(x, u, self._num_bins)
 
   def _inverse_log_det_jacobian(self, x, seed=None):
     del seed
-    _check_dtype(x, "x")
+    _checks.checked_input(x, _DTYPES, [], False, "x")
     return tf.constant(-math.log(self._num_bins), x.dtype)
 
   def _forward_log_det_jacobian(self, z, seed=None):
     del seed
-    _check_dtype(z, "z")
+    _checks.checked_input(z, _DTYPES, [], False, "z")
     return tf.constant(math.log(self._num_bins), z.dtype)
 
-  def _checked_levels(self, x):
-    _check_dtype(x, "x")
-    if not self.validate_args:
-      return x
-    top = self._num_bins - 1
-    in_range = f"Expected x in [0, {top}]. Received: x outside [0, {top}] ({self.name})."
-    assertions = [
-        tf.debugging.assert_equal(
-            x, tf.floor(x),
-            message=f"Expected integer levels in x. Received: non-integer x ({self.name})."),
-        tf.debugging.assert_greater_equal(x, tf.zeros([], x.dtype), message=in_range),
-        tf.debugging.assert_less_equal(x, tf.constant(top, x.dtype), message=in_range)]
-    with tf.control_dependencies([a for a in assertions if a is not None]):
-      return tf.identity(x)
 
 
-def _dequantize(x, u, num_bins):
+def checked_levels(x, num_bins, validate_args, name):
+  """`x` (float32/float64 levels); with `validate_args`, asserts integers in [0, K - 1]."""
+  _checks.checked_input(x, _DTYPES, [], False, "x")
+  if not validate_args:
+    return x
+  top = num_bins - 1
+  in_range = f"Expected x in [0, {top}]. Received: x outside [0, {top}] ({name})."
+  assertions = [
+      tf.debugging.assert_equal(
+          x, tf.floor(x),
+          message=f"Expected integer levels in x. Received: non-integer x ({name})."),
+      tf.debugging.assert_greater_equal(x, tf.zeros([], x.dtype), message=in_range),
+      tf.debugging.assert_less_equal(x, tf.constant(top, x.dtype), message=in_range)]
+  with tf.control_dependencies([a for a in assertions if a is not None]):
+    return tf.identity(x)
+
+
+def dequantize(x, u, num_bins):
   """`(x + u) / K` clipped to `[lo, hi]`, the floats `t` of x's dtype with `floor(t K) == x`.
 
   Without the clip, rounding in `x + u` (u within an ulp of 1) or in `t K` would put a few
@@ -119,8 +124,3 @@ def _dequantize(x, u, num_bins):
     hi = tf.where(hi * k >= x + 1., tf.math.nextafter(hi, tf.zeros_like(x)), hi)
   return tf.clip_by_value((x + u) / k, lo, hi)
 
-
-def _check_dtype(t, name):
-  if t.dtype not in _DTYPES:
-    raise ValueError(
-        f"Expected {name} of dtype float32 or float64. Received: {name}.dtype={t.dtype.name}")

@@ -55,7 +55,7 @@ def test_copies_the_masked_half_and_starts_near_identity(mask, parity):
 
 
 def test_masks():
-  mask = tff.bijectors.affine_coupling.coupling_mask
+  mask = tff.bijectors.coupling.coupling_mask
   np.testing.assert_array_equal(mask([4], "half", 0), [1, 1, 0, 0])
   np.testing.assert_array_equal(mask([4], "half", 1), [0, 0, 1, 1])
   np.testing.assert_array_equal(mask([2, 2, 1], "checkerboard", 0)[..., 0], [[1, 0], [0, 1]])
@@ -85,7 +85,7 @@ def test_training_direction_only_contracts():
 
 
 def test_network_shapes():
-  shapes = tff.bijectors.affine_coupling.network_shapes
+  shapes = tff.bijectors.coupling.network_shapes
   assert shapes([5], "half", 0) == ([2], [3])
   assert shapes([5], "half", 1) == ([3], [2])
   assert shapes([4, 4, 3], "channel", 1) == ([4, 4, 2], [4, 4, 1])

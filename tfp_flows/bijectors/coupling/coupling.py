@@ -1,0 +1,237 @@
+"""Coupling layers for vectors `[D]` and images `[H, W, C]`, with any elementwise transform.
+
+One half of the input (the mask's "copied" part) passes unchanged and conditions a network;
+the network's output parametrises an elementwise transformer of the other half.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from tfp_flows import nn
+from tfp_flows import transformers
+from tfp_flows.bijectors import _checks
+from tfp_flows.bijectors import _one_pass
+
+MASKS = ("half", "checkerboard", "channel")
+# The coupling's names for its transforms: Glow's bounded affine scale, NICE's additive
+# coupling, the neural spline, Flow++'s mixture-CDF coupling.
+TRANSFORMS = {"affine": "glow_affine", "additive": "additive", "spline": "spline",
+              "mixture_cdf": "flowpp_mixture_cdf"}
+
+
+def coupling_mask(event_shape, mask, parity):
+  """1 where the coupling copies its input (and conditions on it), 0 where it transforms.
+
+  "half": first half of a vector's entries; "channel": first half of an image's channels;
+  "checkerboard": `(i + j) % 2 == 0` pixels of an image, even entries of a vector.
+  `parity=1` swaps the halves.
+  """
+  if mask not in MASKS:
+    raise ValueError(f"Expected mask in {MASKS}. Received: mask={mask!r}")
+  if parity not in (0, 1):
+    raise ValueError(f"Expected parity 0 or 1. Received: parity={parity!r}")
+  rank = len(event_shape)
+  allowed = {1: ("half", "checkerboard"), 3: ("channel", "checkerboard")}
+  if mask not in allowed.get(rank, ()):
+    raise ValueError(
+        f"Expected mask='half' or 'checkerboard' for vectors [D], 'channel' or 'checkerboard' "
+        f"for images [H, W, C]. Received: mask={mask!r}, event_shape={list(event_shape)}")
+  if mask == "half":
+    keep = np.arange(event_shape[0]) < event_shape[0] // 2
+  elif mask == "channel":
+    keep = np.broadcast_to(np.arange(event_shape[2]) < event_shape[2] // 2, event_shape)
+  elif rank == 1:
+    keep = np.arange(event_shape[0]) % 2 == 0
+  else:
+    rows, cols = np.indices(event_shape[:2])
+    keep = np.broadcast_to(((rows + cols) % 2 == 0)[..., np.newaxis], event_shape)
+  keep = keep != bool(parity)
+  if keep.all() or not keep.any():
+    raise ValueError(f"Expected both halves of the {mask} mask to be non-empty for "
+                     f"event_shape={list(event_shape)}")
+  return keep.astype(np.float32)
+
+
+def network_shapes(event_shape, mask, parity):
+  """`(input shape, output event shape)` of a coupling network, without the params axis."""
+  event_shape = [int(d) for d in event_shape]
+  sizes = _split_sizes(event_shape, mask)
+  if sizes is None:
+    return event_shape, event_shape
+  return event_shape[:-1] + [sizes[parity]], event_shape[:-1] + [sizes[1 - parity]]
+
+
+class Coupling(_one_pass.OnePassBijector):
+  """`z = m * x + (1 - m) * tau^-1(x; theta(m x))` (inverse), `x = ... tau(z; theta(m z))`.
+
+  `m` is the mask (`coupling_mask`): where it is 1 the input is copied, and the copied part
+  alone (with an optional context) gives the parameters `theta` of the elementwise
+  transformer `tau` of the other part. `log|det dz/dx| = sum over the transformed part of
+  log|tau^-1'|`. The "half" and "channel" masks split the last axis into two contiguous
+  parts, and the network sees only the copied part and predicts only the transformed part;
+  "checkerboard" feeds the network `m * x` and reads its output at the transformed
+  positions. Both directions are one network pass (Flow++'s mixture-CDF sampling adds a
+  fixed-count root solve), each sharing its pass with its log-det through TFP's cache.
+
+  Transforms:
+    "affine": Glow's affine coupling, `z = (x + t) * sigmoid(h + 2)` (training direction,
+      TFP's `inverse`), so the log-det is <= 0 (`transformers.GlowAffine`).
+    "additive": NICE's `z = x + t`, log-det 0.
+    "spline": a rational-quadratic spline on `[-B, B]`, identity outside
+      (`transformers.RationalQuadraticSpline()`: 8 bins, B = 5; pass an object for others).
+    "mixture_cdf": Flow++'s `z = logit(F(x)) e^a + b`, F a mixture of 5 logistics
+      (`transformers.MixtureCDFLogit(K, affine=True)`; pass an object for other K);
+      its sampling direction is solved numerically.
+    or any `tfp_flows.transformers.Transformer`.
+
+  Args:
+    event_shape: `[D]` or `[H, W, C]`.
+    mask: "half" (vectors), "channel" (images) or "checkerboard" (both).
+    parity: 0 or 1, which half is copied.
+    network: a Keras layer `copied -> [..., *transformed, num_params]` (shapes from
+      `network_shapes`; called as `network(copied, context)` when conditional), or one of
+      "mlp" (default for vectors), "resnet" (default for images), "glow" (Glow's 3-layer
+      conv net), built here with the sizes below and a zero last layer.
+    transform: see above.
+    conditional_event_shape: shape of a context `conditional_input` that reaches the
+      network (`[C]`, or `[H, W, C']` for images); `None` for none.
+    hidden_units: widths of the "mlp" network.
+    hidden_channels, num_blocks: width of the "resnet" and "glow" networks, resnet depth.
+    dtype: float dtype of a network built here.
+
+  References:
+    Dinh, Sohl-Dickstein, Bengio. Density estimation using Real NVP. ICLR 2017.
+    https://arxiv.org/abs/1605.08803
+    Durkan, Bekasov, Murray, Papamakarios. Neural Spline Flows. NeurIPS 2019.
+    https://arxiv.org/abs/1906.04032
+    Ho, Chen, Srinivas, Duan, Abbeel. Flow++. ICML 2019. https://arxiv.org/abs/1902.00275
+  """
+
+  def __init__(self, event_shape, mask="half", parity=0, network=None, transform="affine",
+               conditional_event_shape=None, hidden_units=(64, 64), hidden_channels=64,
+               num_blocks=2, dtype=tf.float32, validate_args=False, name="coupling"):
+    parameters = dict(event_shape=event_shape, mask=mask, parity=parity, network=network,
+                      transform=transform, conditional_event_shape=conditional_event_shape,
+                      hidden_units=hidden_units, hidden_channels=hidden_channels,
+                      num_blocks=num_blocks, dtype=dtype, validate_args=validate_args,
+                      name=name)
+    self._event_shape = [int(d) for d in np.reshape(event_shape, [-1])]
+    self._mask = coupling_mask(self._event_shape, mask, parity)
+    self._transform = transformers.get(
+        TRANSFORMS.get(transform, transform) if isinstance(transform, str) else transform)
+    self._sizes = _split_sizes(self._event_shape, mask)
+    self._parity = parity
+    self._conditional_shape = (None if conditional_event_shape is None else
+                               [int(d) for d in np.reshape(conditional_event_shape, [-1])])
+    in_shape, out_shape = network_shapes(self._event_shape, mask, parity)
+    num_params = self._transform.num_params
+    if network is None or isinstance(network, str):
+      network = _default_network(network, in_shape, out_shape, num_params, hidden_units,
+                                 hidden_channels, num_blocks, self._conditional_shape,
+                                 tf.as_dtype(dtype))
+    self._network = network
+    self._input_dtype = tf.as_dtype(network.compute_dtype)
+    _check_network(network, in_shape, out_shape + [num_params], self._conditional_shape,
+                   self._input_dtype)
+    self._network_variables = _checks.variables_of(network)
+    super().__init__(forward_min_event_ndims=len(self._event_shape), dtype=None,
+                     validate_args=validate_args, parameters=parameters, name=name)
+
+  @property
+  def network(self):
+    return self._network
+
+  @property
+  def transform(self):
+    return self._transform
+
+  @property
+  def mask(self):
+    """1 where the coupling copies its input, 0 where it transforms (event-shaped numpy)."""
+    return self._mask
+
+  @property
+  def conditional_event_shape(self):
+    return self._conditional_shape
+
+  def _params(self, kept, conditional_input):
+    if (conditional_input is None) != (self._conditional_shape is None):
+      raise ValueError(
+          "Expected conditional_input exactly when conditional_event_shape is set. Received: "
+          f"conditional_event_shape={self._conditional_shape}, conditional_input="
+          f"{'None' if conditional_input is None else 'a tensor'} ({self.name})")
+    if conditional_input is None:
+      return self._network(kept)
+    context = _checks.checked_input(tf.convert_to_tensor(conditional_input, kept.dtype),
+                                    kept.dtype, self._conditional_shape, self.validate_args,
+                                    "conditional_input")
+    return self._network(kept, context)
+
+  def _couple(self, u, elementwise, name, conditional_input):
+    """`(output, log-det)`: `elementwise(part, params)` on the transformed part of `u`."""
+    u = _checks.checked_input(u, self._input_dtype, self._event_shape, self.validate_args,
+                              name)
+    event_axes = list(range(-len(self._event_shape), 0))
+    if self._sizes is None:  # Checkerboard: mask by multiplication.
+      mask = tf.constant(self._mask, u.dtype)
+      changed, log_det = elementwise(u, self._params(u * mask, conditional_input))
+      out = mask * u + (1. - mask) * changed
+      return out, tf.reduce_sum((1. - mask) * log_det, axis=event_axes)
+    parts = tf.split(u, self._sizes, axis=-1)
+    kept = parts[self._parity]
+    changed, log_det = elementwise(parts[1 - self._parity],
+                                   self._params(kept, conditional_input))
+    parts[1 - self._parity] = changed
+    return tf.concat(parts, axis=-1), tf.reduce_sum(log_det, axis=event_axes)
+
+  def _forward_and_log_det(self, z, conditional_input=None):
+    return self._couple(z, self._transform.forward_and_log_det, "z", conditional_input)
+
+  def _inverse_and_log_det(self, x, conditional_input=None):
+    return self._couple(x, self._transform.inverse_and_log_det, "x", conditional_input)
+
+
+def _split_sizes(event_shape, mask):
+  """Sizes of the two parts of the last axis for "half"/"channel"; None for checkerboard."""
+  if mask == "checkerboard":
+    return None
+  first = event_shape[-1] // 2
+  return [first, event_shape[-1] - first]
+
+
+def _check_network(network, in_shape, out_shape, conditional_shape, dtype):
+  """Calls `network` once on zeros; `ValueError` naming the shapes unless it fits."""
+  expected = (f"Expected the network to map [..., {_dims(in_shape)}]"
+              + ("" if conditional_shape is None else
+                 f" and a context [..., {_dims(conditional_shape)}]")
+              + f" to [..., {_dims(out_shape)}]")
+  inputs = [tf.zeros([1] + in_shape, dtype)]
+  if conditional_shape is not None:
+    inputs.append(tf.zeros([1] + conditional_shape, dtype))
+  try:
+    out = network(*inputs)
+  except (ValueError, TypeError, tf.errors.InvalidArgumentError) as error:
+    raise ValueError(f"{expected}. Received: a network that fails on that input") from error
+  if out.shape.as_list() != [1] + out_shape:
+    raise ValueError(f"{expected}. Received: output shape {out.shape.as_list()[1:]}")
+
+
+def _default_network(kind, in_shape, out_shape, num_params, hidden_units, hidden_channels,
+                     num_blocks, conditional_shape, dtype):
+  kind = kind or ("mlp" if len(in_shape) == 1 else "resnet")
+  kinds = {1: ("mlp",), 3: ("resnet", "glow")}[len(in_shape)]
+  if kind not in kinds:
+    raise ValueError(f"Expected network in {kinds} or a Keras layer for event rank "
+                     f"{len(in_shape)}. Received: network={kind!r}")
+  if kind == "mlp":
+    return nn.CouplingMLP(in_shape[0], hidden_units, params=num_params,
+                          output_size=out_shape[0], conditional_event_shape=conditional_shape,
+                          dtype=dtype.name)
+  network = nn.CouplingResNet if kind == "resnet" else nn.GlowNetwork
+  sizes = dict(num_blocks=num_blocks) if kind == "resnet" else {}
+  return network(in_shape, hidden_channels, params=num_params, output_channels=out_shape[-1],
+                 conditional_event_shape=conditional_shape, dtype=dtype.name, **sizes)
+
+
+def _dims(shape):
+  return ", ".join(str(d) for d in shape)

@@ -1,0 +1,96 @@
+"""Walking a flow's bijectors: the one place that knows how bijectors nest.
+
+A flow's bijector is a tree. `tfb.Chain` holds its `bijectors` (`bijectors[0]` is on the
+data side: `inverse` runs it first), `tfb.Invert` holds one `bijector` run the other way,
+and `tff.bijectors.FactorOut` holds an inner `bijector` that sees part of the channels;
+every other bijector is a leaf. `leaves` lists them, `push_inverse` runs `inverse` through
+the tree one leaf at a time, and `nested_kwargs` builds the `bijector_kwargs` that reach
+chosen leaves.
+"""
+
+import tensorflow_probability as tfp
+
+from tfp_flows.bijectors.image import factor_out
+
+
+def _is(bijector, private_name):
+  # tfb.Chain(...) and tfb.Invert(...) of bijectors that are not CompositeTensors (ours
+  # hold Keras networks) build TFP's private `_Chain` / `_Invert`, which the public classes
+  # derive from: match either.
+  return any(cls.__name__ == private_name for cls in type(bijector).__mro__)
+
+
+def is_chain(bijector):
+  return _is(bijector, "_Chain")
+
+
+def is_invert(bijector):
+  return _is(bijector, "_Invert")
+
+
+def bijector_of(flow):
+  """`flow.bijector` for a transformed distribution, `flow` itself for a bijector."""
+  return flow.bijector if isinstance(flow, tfp.distributions.Distribution) else flow
+
+
+def children(bijector):
+  """The bijectors directly inside `bijector`, data side first; `[]` for a leaf."""
+  if is_chain(bijector):
+    return list(bijector.bijectors)
+  if is_invert(bijector) or isinstance(bijector, factor_out.FactorOut):
+    return [bijector.bijector]
+  return []
+
+
+def leaves(flow):
+  """Every leaf bijector of `flow` (a bijector or a distribution), depth first, data side
+  first (the order of `inverse` for chains)."""
+  bijector = bijector_of(flow)
+  inner = children(bijector)
+  if not inner:
+    return [bijector]
+  return [leaf for child in inner for leaf in leaves(child)]
+
+
+def push_inverse(flow, x, visit):
+  """`flow.inverse(x)`, run through chains and factor-outs one bijector at a time.
+
+  `visit(bijector, x_in)` is called for every other bijector met on the way (leaves, and
+  `tfb.Invert`s as a whole) with the input it sees, and returns that bijector's output, or
+  `None` for `bijector.inverse(x_in)`. ActNorm's data-dependent start uses it to initialise
+  each layer on what reaches it.
+  """
+  bijector = bijector_of(flow)
+  if is_chain(bijector):
+    for inner in bijector.bijectors:
+      x = push_inverse(inner, x, visit)
+    return x
+  if isinstance(bijector, factor_out.FactorOut):
+    factored, rest = bijector.split(x)
+    return bijector.merge(factored, push_inverse(bijector.bijector, rest, visit))
+  out = visit(bijector, x)
+  return bijector.inverse(x) if out is None else out
+
+
+def nested_kwargs(flow, kwargs_of):
+  """The `bijector_kwargs` of `flow` that give each leaf `kwargs_of(leaf)` (a dict).
+
+  Chains pass kwargs on by bijector name, `tfb.Invert` and `FactorOut` pass them on as they
+  are; leaves for which `kwargs_of` returns an empty dict get nothing. Use it as
+  `dist.log_prob(x, bijector_kwargs=nested_kwargs(dist, fn))`.
+  """
+  bijector = bijector_of(flow)
+  if is_chain(bijector):
+    kwargs = {}
+    for inner in bijector.bijectors:
+      inner_kwargs = nested_kwargs(inner, kwargs_of)
+      if inner_kwargs:
+        if inner.name in kwargs:
+          raise ValueError(f"Expected distinct names in the chain {bijector.name!r} to pass "
+                           f"it kwargs. Received: two bijectors named {inner.name!r}")
+        kwargs[inner.name] = inner_kwargs
+    return kwargs
+  inner = children(bijector)
+  if inner:
+    return nested_kwargs(inner[0], kwargs_of)
+  return dict(kwargs_of(bijector) or {})
