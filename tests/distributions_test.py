@@ -44,7 +44,7 @@ def test_builders_return_it():
 
 
 def test_negative_temperature_raises():
-  with pytest.raises(ValueError, match="Expected temperature >= 0"):
+  with pytest.raises(ValueError, match="Expected temperature to be a number >= 0"):
     flow(tfd.Sample(tfd.Normal(0., 1.), [2])).sample(2, temperature=-1.)
 
 
@@ -77,3 +77,24 @@ def test_unknown_sample_keywords_raise():
     dist.sample(2, temprature=0.5)
   with pytest.raises(TypeError, match="Received: temprature"):
     dist.experimental_sample_and_log_prob(2, temprature=0.5)
+
+
+@pytest.mark.parametrize("temperature", [np.float32(-1.), np.array(-0.5), np.nan, "cold", [1.]],
+                         ids=["numpy_scalar", "numpy_0d", "nan", "string", "list"])
+def test_bad_temperatures_raise(temperature):
+  with pytest.raises(ValueError, match="Expected temperature to be a number >= 0"):
+    flow(tfd.Sample(tfd.Normal(0., 1.), [2])).sample(2, temperature=temperature)
+
+
+def test_a_negative_temperature_tensor_raises_at_run_time():
+  dist = flow(tfd.Sample(tfd.Normal(0., 1.), [2]))
+  sample = tf.function(lambda t: dist.sample(2, temperature=t, seed=(1, 2)))
+  with pytest.raises(tf.errors.InvalidArgumentError, match="Expected temperature >= 0"):
+    sample(tf.constant(-1.))
+
+
+def test_log_prob_names_the_flows_event_shape_not_an_internal_one():
+  dist = tff.models.glow([4, 4, 1], levels=2, depth=1, hidden_channels=4, num_bins=4)
+  with pytest.raises(ValueError, match=r"Expected x of shape \[\.\.\., 4, 4, 1\]. "
+                                       r"Received: x.shape=\(2, 4, 4, 2\)"):
+    dist.log_prob(tf.zeros([2, 4, 4, 2]))

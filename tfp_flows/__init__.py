@@ -7,6 +7,7 @@
 from tfp_flows import bijectors
 from tfp_flows import data
 from tfp_flows import distributions
+from tfp_flows import files
 from tfp_flows import keras
 from tfp_flows import metrics
 from tfp_flows import models

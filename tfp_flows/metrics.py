@@ -18,7 +18,7 @@ def bits_per_dim(log_prob, event_shape, num_bins=None):
   `num_bins=None` then (passing K as well would count it twice). With `num_bins=None`,
   `log_prob` is taken as already discrete: `bpd = -log_prob / (D ln 2)`.
   """
-  num_dims = float(np.prod(event_shape))
+  num_dims = _num_dims(event_shape)
   log_prob = tf.convert_to_tensor(log_prob)
   nats = -log_prob
   if num_bins is not None:
@@ -28,4 +28,13 @@ def bits_per_dim(log_prob, event_shape, num_bins=None):
 
 def nats_per_dim(log_prob, event_shape):
   """`-log_prob / D`, the unit of the 2-D toy benchmarks."""
-  return -tf.convert_to_tensor(log_prob) / float(np.prod(event_shape))
+  return -tf.convert_to_tensor(log_prob) / _num_dims(event_shape)
+
+
+def _num_dims(event_shape):
+  """D, the number of numbers in one event (1 for scalar events, `event_shape=[]`)."""
+  shape = np.asarray(list(event_shape), dtype=np.int64).reshape(-1)
+  if np.any(shape < 1):
+    raise ValueError(f"Expected an event shape of positive sizes. "
+                     f"Received: event_shape={list(event_shape)}")
+  return float(np.prod(shape))

@@ -13,9 +13,11 @@ weights after these 8 steps differ by 0.03 (Glow) and 0.05 (MAF).
 """
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import keras
 import numpy as np
@@ -157,6 +159,42 @@ def test_fit_distributed_on_two_workers_matches_fit_on_one_replica(mirrored, tmp
     np.testing.assert_array_equal(first[key], one[key])
   assert_same_weights(variables(first, "final"), variables(one, "final"))
   np.testing.assert_allclose(first["loss"], one["loss"], rtol=RTOL)
+
+
+def test_two_workers_killed_mid_epoch_resume_from_their_checkpoint_to_the_same_weights(
+    tmp_path):
+  """SIGKILL worker 1 in epoch 2 (after epoch 1's checkpoint); worker 0 is then stuck in a
+  collective and is killed too. Both restarted with the same command resume after epoch 1
+  and end with the weights of an uninterrupted checkpointed run."""
+  ports = free_ports(2)
+  straight = [tmp_path / f"straight{task}.npz" for task in range(2)]
+  finish([start("backup", path, task, ports, tmp_path / "straight_backup", 0)
+          for task, path in enumerate(straight)])
+  assert not (tmp_path / "straight_backup").exists()  # Removed when the run is done.
+
+  backup_dir = tmp_path / "backup"
+  ports = free_ports(2)
+  resumed = [tmp_path / f"resumed{task}.npz" for task in range(2)]
+  killed = [start("backup", path, task, ports, backup_dir, 1) for task, path in enumerate(resumed)]
+  deadline = time.time() + TIMEOUT
+  while not (backup_dir / "checkpoint").exists() and time.time() < deadline:
+    time.sleep(0.02)
+  assert (backup_dir / "checkpoint").exists(), "no checkpoint after epoch 1"
+  killed[1].send_signal(signal.SIGKILL)
+  time.sleep(2.)
+  killed[0].kill()
+  for process in killed:
+    process.communicate(timeout=TIMEOUT)
+  assert killed[1].returncode == -signal.SIGKILL
+  assert not any(path.exists() for path in resumed)  # Neither finished.
+
+  ports = free_ports(2)
+  finish([start("backup", path, task, ports, backup_dir, 0) for task, path in enumerate(resumed)])
+  for task in range(2):
+    after, reference = load(resumed[task]), load(straight[task])
+    assert int(after["epochs_run"]) == 1 and int(reference["epochs_run"]) == 2
+    assert int(after["iterations"]) == int(reference["iterations"]) == 8
+    assert_same_weights(variables(after, "final"), variables(reference, "final"))
 
 
 def test_fit_distributed_with_steps_per_epoch_matches_fit_without_a_strategy():

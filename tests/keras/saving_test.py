@@ -2,12 +2,15 @@
 ActNorm kept), weights files and tf.train.Checkpoint for any flow, clear errors for missing,
 truncated and mismatched files, and resuming a killed `fit`."""
 
+import errno
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import zipfile
 
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -76,6 +79,41 @@ def test_tff_load_model_is_keras_load_model_with_checks(tmp_path):
 def mixed_flow():
   maf = tff.models.maf(2, num_layers=1, hidden_units=[8])
   return tfd.TransformedDistribution(maf, tfb.Shift(tf.Variable([0.5, -0.5])))
+
+
+def disk_full(*args, **kwargs):
+  raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_failed_save_leaves_the_previous_file_intact(tmp_path, monkeypatch):
+  model = trained("maf")
+  keras_path, weights_path = tmp_path / "flow.keras", tmp_path / "flow.weights.h5"
+  model.save(keras_path)
+  model.save_weights(weights_path)
+  before = {p: p.read_bytes() for p in (keras_path, weights_path)}
+  with monkeypatch.context() as patch:  # The disk fills up while the archive is written.
+    patch.setattr(zipfile.ZipFile, "writestr", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+      model.save(keras_path)
+  with monkeypatch.context() as patch:
+    patch.setattr(h5py.Group, "create_dataset", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+      model.save_weights(weights_path)
+  unsaveable = tff.keras.FlowModel(mixed_flow())
+  with pytest.raises(NotImplementedError, match="Save its weights instead"):
+    unsaveable.save(keras_path)
+  for path, content in before.items():
+    assert path.read_bytes() == content
+  assert sorted(os.listdir(tmp_path)) == ["flow.keras", "flow.weights.h5"]  # No leftovers.
+  loaded = tff.keras.load_model(keras_path)
+  np.testing.assert_array_equal(loaded.log_prob(data("maf", 4)), model.log_prob(data("maf", 4)))
+
+
+def test_save_with_overwrite_false_refuses_an_existing_file(tmp_path):
+  model = trained("maf")
+  model.save_weights(tmp_path / "flow.weights.h5")
+  with pytest.raises(FileExistsError, match="overwrite=False"):
+    model.save_weights(tmp_path / "flow.weights.h5", overwrite=False)
 
 
 def test_any_flow_saves_its_weights_but_only_builder_flows_save_whole(tmp_path):

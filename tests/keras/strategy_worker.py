@@ -3,11 +3,13 @@ fixed once it starts). Writes an .npz of every variable of the flow.
 
   python strategy_worker.py mirrored OUT.npz         # 1 replica vs 2 logical CPUs
   python strategy_worker.py worker OUT.npz TASK PORT0,PORT1   # MultiWorkerMirroredStrategy
+  python strategy_worker.py backup OUT.npz TASK PORT0,PORT1 DIR SLOW  # ... checkpointed in DIR
 """
 
 import json
 import os
 import sys
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -53,7 +55,7 @@ def data(name):
   return (rng.normal(size=(64, 2)) * [1., 0.5] + [0.5, 0.]).astype(np.float32)
 
 
-def train(name, strategy, loop, init=None, x=None):
+def train(name, strategy, loop, init=None, x=None, backup_dir=None, slow=False):
   """Builds and trains model `name` under `strategy`; returns a dict of arrays.
 
   `init`, when given, are the starting values of every variable (shared between runs).
@@ -89,7 +91,11 @@ def train(name, strategy, loop, init=None, x=None):
     history = model.fit(x, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0).history
   elif loop == "custom":
     dataset = tf.data.Dataset.from_tensor_slices(x).batch(BATCH, drop_remainder=True)
-    history = distributed.fit_distributed(model, dataset, epochs=EPOCHS, verbose=0)
+    if slow:  # 0.4 s a batch: time for the test to kill a worker in the middle of epoch 2.
+      dataset = dataset.map(lambda b: tf.ensure_shape(
+          tf.py_function(lambda t: time.sleep(0.4) or t, [b], b.dtype), b.shape))
+    history = distributed.fit_distributed(model, dataset, epochs=EPOCHS, verbose=0,
+                                          backup_dir=backup_dir)
   else:  # "custom_steps": one iterator over a repeated dataset.
     dataset = tf.data.Dataset.from_tensor_slices(x).batch(BATCH, drop_remainder=True)
     history = distributed.fit_distributed(model, dataset.repeat(), epochs=EPOCHS,
@@ -100,6 +106,7 @@ def train(name, strategy, loop, init=None, x=None):
     result[f"final/{i}"] = copies[0]
     result[f"replicas_equal/{i}"] = np.array(all(np.array_equal(c, copies[0]) for c in copies))
   result["loss"] = np.array(history["loss"])
+  result["epochs_run"] = np.array(len(history["loss"]))
   result["iterations"] = np.array(model.optimizer.iterations.numpy())
   return result
 
@@ -125,14 +132,25 @@ def mirrored():
   return out
 
 
-def worker(task, ports):
+def two_workers(task, ports):
   os.environ["TF_CONFIG"] = json.dumps({
       "cluster": {"worker": [f"127.0.0.1:{port}" for port in ports.split(",")]},
       "task": {"type": "worker", "index": int(task)}})
   strategy = tf.distribute.MultiWorkerMirroredStrategy()
   assert strategy.num_replicas_in_sync == 2
-  return train("glow", strategy, "custom")
+  return strategy
+
+
+def worker(task, ports):
+  return train("glow", two_workers(task, ports), "custom")
+
+
+def backup(task, ports, backup_dir, slow):
+  """The worker run, checkpointed after each epoch in `backup_dir` (resumed from it)."""
+  strategy = two_workers(task, ports)
+  return train("glow", strategy, "custom", backup_dir=backup_dir, slow=slow == "1")
 
 
 if __name__ == "__main__":
-  np.savez(sys.argv[2], **{"mirrored": mirrored, "worker": worker}[sys.argv[1]](*sys.argv[3:]))
+  np.savez(sys.argv[2], **{"mirrored": mirrored, "worker": worker,
+                           "backup": backup}[sys.argv[1]](*sys.argv[3:]))

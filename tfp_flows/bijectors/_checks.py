@@ -24,22 +24,33 @@ def checked_input(x, dtype, event_shape, validate_args, name):
     expected = ("a floating dtype" if allowed == FLOATS else
                 "dtype " + " or ".join(d.name for d in allowed))
     raise ValueError(f"Expected {name} of {expected}. Received: {name}.dtype={x.dtype.name}")
-  _check_event_shape(x, list(event_shape), name)
+  x = _checked_event_shape(x, list(event_shape), name)
   if not validate_args:
     return x
   return tf.debugging.assert_all_finite(x, f"Expected finite values in {name}.")
 
 
-def _check_event_shape(x, event_shape, name):
+def _checked_event_shape(x, event_shape, name):
+  """`x`; a static mismatch raises here, sizes unknown when traced are checked at run time
+  (else a reshape inside the bijector could silently regroup the numbers)."""
+  dims = ", ".join("?" if d is None else str(d) for d in event_shape)
+  message = f"Expected {name} of shape [..., {dims}]. Received: {name}.shape={x.shape}"
   rank = x.shape.rank
   if rank is None:
-    return
+    return x
   got = x.shape[rank - len(event_shape):].as_list() if event_shape else []
   if rank < len(event_shape) or any(
       g is not None and e is not None and g != e for g, e in zip(got, event_shape)):
-    dims = ", ".join("?" if d is None else str(d) for d in event_shape)
-    raise ValueError(
-        f"Expected {name} of shape [..., {dims}]. Received: {name}.shape={x.shape}")
+    raise ValueError(message)
+  unknown = [i for i, (g, e) in enumerate(zip(got, event_shape)) if g is None and e is not None]
+  if not unknown:
+    return x
+  offset = rank - len(event_shape)
+  actual = tf.gather(tf.shape(x), [offset + i for i in unknown])
+  check = tf.debugging.assert_equal(actual, tf.constant([event_shape[i] for i in unknown]),
+                                    message=message)
+  with tf.control_dependencies([check]):
+    return tf.identity(x)
 
 
 def variables_of(layer):

@@ -42,7 +42,11 @@ class MixtureCDF(tfb.Bijector):
           f"Expected num_components to be an int >= 1. Received: num_components={num_components!r}")
     self._kind = mixture_cdf.check_kind(kind)
     self._event_shape = [int(d) for d in np.reshape(event_shape, [-1])]
-    self._num_iterations = num_iterations
+    if (isinstance(num_iterations, bool) or not isinstance(num_iterations, (int, np.integer))
+        or num_iterations < 1):
+      raise ValueError(f"Expected num_iterations to be an int >= 1. "
+                       f"Received: num_iterations={num_iterations!r}")
+    self._num_iterations = int(num_iterations)
     dtype = tf.as_dtype(dtype)
     if not dtype.is_floating:
       raise ValueError(f"Expected a floating dtype. Received: dtype={dtype.name}")

@@ -57,7 +57,8 @@ def sample(flags):
                            flags.temperature, flags.seed)
   print(f"wrote {len(samples)} samples to {output}")
   if flags.output_npy:
-    np.save(flags.output_npy, samples)
+    with tff.files.atomic_path(flags.output_npy) as partial, open(partial, "wb") as f:
+      np.save(f, samples)
     print(f"wrote {flags.output_npy}")
 
 

@@ -81,5 +81,15 @@ def main(argv):
   return 0
 
 
+HELP_FLAGS = ("--help", "-h", "-?", "--helpshort", "--helpfull", "--helpxml")
+
+
 def run():
-  app.run(main)
+  """`app.run(main)`, but `--help` exits 0 (absl exits 1 after printing the help)."""
+  try:
+    app.run(main)
+  except SystemExit as exit_:
+    asked_for_help = any(arg.split("=")[0] in HELP_FLAGS for arg in sys.argv[1:])
+    if exit_.code == 1 and asked_for_help:
+      raise SystemExit(0) from None
+    raise

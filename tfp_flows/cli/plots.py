@@ -11,6 +11,8 @@ import math
 from matplotlib import figure as mpl_figure
 import numpy as np
 
+from tfp_flows import files
+
 _DPI = 100
 IMAGE_GRID_SIZE = (600, 600)  # (width, height) in pixels.
 POINTS_SIZE = (1000, 450)
@@ -75,4 +77,5 @@ def _figure(size, columns):
 
 
 def _save(figure, path):
-  figure.savefig(path, dpi=_DPI, format="png")
+  with files.atomic_path(path) as partial:
+    figure.savefig(partial, dpi=_DPI, format="png")

@@ -10,6 +10,8 @@
 import json
 import os
 
+from tfp_flows import files
+
 RUN = "run.json"
 BACKUP = "backup"
 MODEL = "model.keras"
@@ -23,11 +25,7 @@ def path(workdir, name):
 
 def write_json(file_path, record):
   """Writes `record` atomically (a killed run never leaves half a file)."""
-  partial = f"{file_path}.partial"
-  with open(partial, "w") as f:
-    json.dump(record, f, indent=2)
-    f.write("\n")
-  os.replace(partial, file_path)
+  files.write_text(file_path, json.dumps(record, indent=2) + "\n")
 
 
 def read_json(file_path):

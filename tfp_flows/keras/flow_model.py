@@ -1,5 +1,6 @@
 """`FlowModel`: a Keras 3 model whose loss is a flow's negative log-likelihood."""
 
+import inspect
 import os
 
 import keras
@@ -7,9 +8,12 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows import distributions
-from tfp_flows import metrics as flow_metrics
 from tfp_flows import bijectors
+from tfp_flows import distributions
+from tfp_flows import files
+from tfp_flows import metrics as flow_metrics
+from tfp_flows.keras import guards
+from tfp_flows.keras import inputs
 from tfp_flows.models import recipe
 
 tfd = tfp.distributions
@@ -71,10 +75,14 @@ class FlowModel(keras.Model):
     self._distribution = distribution
     self.num_bins = num_bins
     self._event_shape = distribution.event_shape
+    self._dtype_of_flow = tf.as_dtype(distribution.dtype)
     self.flow_variables = [_BorrowedVariable(v, _keras_name(v, i))
                            for i, v in enumerate(distribution.variables)]
-    self.nll_tracker = keras.metrics.Mean(name="loss")
-    self.bits_per_dim_tracker = keras.metrics.Mean(name="bits_per_dim")
+    self.nll_tracker = keras.metrics.Mean(name="loss", dtype=self._dtype_of_flow.name)
+    self.bits_per_dim_tracker = keras.metrics.Mean(name="bits_per_dim",
+                                                   dtype=self._dtype_of_flow.name)
+    self.nonfinite_examples_tracker = keras.metrics.Sum(name="nonfinite_examples")
+    self.skipped_steps_tracker = keras.metrics.Sum(name=guards.SKIPPED)
     self.built = True
 
   @property
@@ -83,7 +91,8 @@ class FlowModel(keras.Model):
 
   @property
   def metrics(self):
-    return [self.nll_tracker, self.bits_per_dim_tracker]
+    return [self.nll_tracker, self.bits_per_dim_tracker, self.nonfinite_examples_tracker,
+            self.skipped_steps_tracker]
 
   def call(self, x):
     return self._distribution.log_prob(x)
@@ -136,6 +145,24 @@ class FlowModel(keras.Model):
     for variable, value in zip(variables, values):
       variable.assign(value)
 
+  def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+    """`keras.Model.save`, written to a temporary file and renamed: a failed save (a flow
+    that cannot be saved whole, a full disk, a kill) leaves an existing file intact."""
+    if zipped is False:  # A directory, not one file: Keras's own path.
+      return super().save(filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+    self.get_config()  # Fails before anything is written for flows with no recipe.
+    _check_overwrite(filepath, overwrite)
+    with files.atomic_path(filepath) as partial:
+      super().save(partial, overwrite=True, zipped=zipped, **kwargs)
+
+  def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+    """`keras.Model.save_weights`, written to a temporary file and renamed (see `save`)."""
+    if max_shard_size is not None:  # Several files: Keras's own path.
+      return super().save_weights(filepath, overwrite=overwrite, max_shard_size=max_shard_size)
+    _check_overwrite(filepath, overwrite)
+    with files.atomic_path(filepath) as partial:
+      super().save_weights(partial, overwrite=True)
+
   def load_weights(self, filepath, *args, **kwargs):
     """`keras.Model.load_weights` with clear errors; a failed load assigns nothing."""
     if not os.path.exists(filepath):
@@ -148,49 +175,79 @@ class FlowModel(keras.Model):
           f"Nothing was loaded. Reading it raised: {error}") from error
 
   def train_step(self, data):
-    x = features(data)
+    """One step on `-sum(log p(x)) / N` over the examples with a finite log-density.
+
+    Examples with a non-finite entry or log-density are left out of the loss (counted in
+    `nonfinite_examples`), so they cannot make a gradient NaN; a step whose loss or
+    gradients are still not finite changes nothing and is counted in `nonfinite_steps`
+    (`fit` stops there). The mean is over the *global* batch: each replica divides its sum
+    by the total count and the optimizer sums the replicas' gradients, which is right for
+    uneven (even empty) per-replica batches too.
+    """
+    x = inputs.checked_features(data, self._event_shape, self._dtype_of_flow)
+    x, usable = guards.finite_rows(x, len(self._event_shape))
     variables = [v for v in self.flow_variables if v.trainable]
     with tf.GradientTape() as tape:
       log_prob = self._distribution.log_prob(x)
-      # The mean over the *global* batch: each replica divides its sum by the total count
-      # and the optimizer sums the replicas' gradients. Right for uneven (even empty)
-      # per-replica batches too, where a per-replica mean would not be.
-      loss = -tf.reduce_sum(log_prob) / _global_batch_size(log_prob)
-      loss = self.optimizer.scale_loss(loss)
-    grads = tape.gradient(loss, [v.value for v in variables])
-    self.optimizer.apply(grads, variables)
-    return self._update_metrics(log_prob)
+      loss, used = guards.nll_of_finite_rows(log_prob, usable)
+      scaled_loss = self.optimizer.scale_loss(loss)
+    grads = tape.gradient(scaled_loss, [v.value for v in variables])
+    finite = guards.all_finite(loss, grads)
+    guards.apply_if(finite, self.optimizer, grads, variables)
+    self.skipped_steps_tracker.update_state(tf.cast(tf.logical_not(finite), tf.float32))
+    return self._update_metrics(log_prob, used)
 
   def test_step(self, data):
-    return self._update_metrics(self._distribution.log_prob(features(data)))
+    x = inputs.checked_features(data, self._event_shape, self._dtype_of_flow)
+    x, usable = guards.finite_rows(x, len(self._event_shape))
+    log_prob = self._distribution.log_prob(x)
+    return self._update_metrics(log_prob, usable & tf.math.is_finite(log_prob))
 
-  def _update_metrics(self, log_prob):
-    """Per-example means, so epochs with a short last batch average exactly."""
-    self.nll_tracker.update_state(-log_prob)
+  def _update_metrics(self, log_prob, used):
+    """Per-example means over the examples `used`, so epochs with a short last batch
+    average exactly; the others are counted in `nonfinite_examples`."""
+    weight = tf.cast(used, log_prob.dtype)
+    finite = tf.where(used, log_prob, tf.zeros_like(log_prob))
+    self.nll_tracker.update_state(-finite, sample_weight=weight)
     self.bits_per_dim_tracker.update_state(
-        flow_metrics.bits_per_dim(log_prob, self._event_shape, self.num_bins))
+        flow_metrics.bits_per_dim(finite, self._event_shape, self.num_bins),
+        sample_weight=weight)
+    self.nonfinite_examples_tracker.update_state(tf.reduce_sum(1. - weight))
     return {m.name: m.result() for m in self.metrics}
 
-  def fit(self, x=None, *args, **kwargs):
+  def fit(self, *args, **kwargs):
+    """`keras.Model.fit`; also starts uninitialised ActNorms on the first batch, refuses
+    empty data, keeps the flow's dtype and stops at a non-finite step (see `train_step`)."""
+    arguments = _FIT_PARAMETERS.bind(self, *args, **kwargs).arguments
+    arguments.pop("self")
+    arguments.update(arguments.pop("kwargs", {}))
+    x = arguments.get("x")
+    inputs.check_not_empty(x)
     if has_uninitialized_act_norm(self._distribution):
-      self.initialize(_first_batch(x, kwargs.get("batch_size")))
+      self.initialize(inputs.first_batch(x, arguments.get("batch_size")))
     if self.optimizer is not None and not self.optimizer.built:
       # Slot variables made now, eagerly, not while the first step is traced: that
       # halves the first step's compile time.
       with self.distribute_strategy.scope():
         self.optimizer.build(self.trainable_variables)
-    return super().fit(x, *args, **kwargs)
+    # First, so that it stops `fit` before any other callback sees a skipped step.
+    arguments["callbacks"] = [guards.StopOnNonFiniteStep(), *(arguments.get("callbacks") or [])]
+    with inputs.floatx(self._dtype_of_flow):
+      return super().fit(**arguments)
+
+  def evaluate(self, *args, **kwargs):
+    """`keras.Model.evaluate` in the flow's dtype (see `fit`)."""
+    with inputs.floatx(self._dtype_of_flow):
+      return super().evaluate(*args, **kwargs)
 
 
-def features(data):
-  """The `x` of a batch that may come as `(x,)` or `(x, y)`."""
-  return data[0] if isinstance(data, (tuple, list)) else data
+_FIT_PARAMETERS = inspect.signature(keras.Model.fit)
 
 
-def _global_batch_size(log_prob):
-  """Examples in this step over all replicas (this replica's count when there is one)."""
-  count = tf.cast(tf.size(log_prob), log_prob.dtype)
-  return tf.distribute.get_replica_context().all_reduce("sum", count)
+def _check_overwrite(filepath, overwrite):
+  if not overwrite and os.path.exists(filepath):
+    raise FileExistsError(f"Expected no file at {os.fspath(filepath)!r} with overwrite=False. "
+                          "Received: an existing file (pass overwrite=True to replace it).")
 
 
 def _keras_name(variable, index):
@@ -201,9 +258,3 @@ def _keras_name(variable, index):
 def has_uninitialized_act_norm(distribution):
   """Whether `distribution` holds an ActNorm that has not been started from data yet."""
   return bool(bijectors.image.act_norm.uninitialized_act_norms(distribution))
-
-
-def _first_batch(x, batch_size):
-  if isinstance(x, tf.data.Dataset):
-    return features(next(iter(x)))
-  return np.asarray(features(x))[:batch_size or 32]

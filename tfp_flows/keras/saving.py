@@ -5,6 +5,8 @@ import zipfile
 
 import keras
 
+from tfp_flows.keras import flow_model
+
 
 def load_model(filepath, compile=True):  # pylint: disable=redefined-builtin
   """Loads a `.keras` file saved by `FlowModel.save`, in Keras's default safe mode.
@@ -29,4 +31,9 @@ def load_model(filepath, compile=True):  # pylint: disable=redefined-builtin
   if damaged is not None or missing:
     raise ValueError(f"Expected a complete .keras archive at {filepath!r}. Received: "
                      f"damaged member {damaged!r}, missing {sorted(missing)}.")
-  return keras.models.load_model(filepath, compile=compile)
+  try:
+    return keras.models.load_model(filepath, compile=compile)
+  except OSError as error:  # h5py on weights cut short inside a well-formed archive.
+    raise flow_model.UnreadableWeightsError(
+        f"Expected readable weights in the .keras archive at {filepath!r} (truncated or "
+        f"corrupt?). Nothing was loaded. Reading them raised: {error}") from error

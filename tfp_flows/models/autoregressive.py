@@ -16,7 +16,7 @@ tfb = tfp.bijectors
 
 @recipe.builder
 def maf(event_size, num_layers=5, hidden_units=(256, 256), transform="affine",
-        num_components=None, conditional_event_shape=None, activation="tanh",
+        num_components=None, conditional_event_shape=None, activation="relu",
         base="normal", dtype=tf.float32, seed=None, validate_args=False, name="maf"):
   """Masked autoregressive flow: `num_layers` MAF layers, orders reversed between layers.
 
@@ -33,26 +33,29 @@ def maf(event_size, num_layers=5, hidden_units=(256, 256), transform="affine",
       `tff.transformers.Transformer` (e.g. `RationalQuadraticSpline(16, bound=3.)`; `nsf`
       builds spline flows with the paper's defaults).
     conditional_event_shape: `[C]` for a conditional flow.
-    activation: MADE hidden activation. tanh by default: relu conditioners extrapolate
-      linearly, and on two moons a relu MAF gave test points just past the training data
-      log-densities of -1e3 (test NLL 4.6 vs 0.56 nats/dim with tanh, same seed).
+    activation: MADE hidden activation. relu, with hidden biases drawn as PyTorch's
+      `U(+-1/sqrt(fan_in))` (`MADE(hidden_bias_initializer="fan_in_uniform")`): on a ring
+      of 8 Gaussians (3000 steps) that halves the KL gap of a tanh MADE or of a relu one
+      with zero biases (0.28 vs 0.52 nats, 8 seeds; `benchmarks/ring_of_gaussians.py`),
+      with two moons unchanged. Zero biases put every first-layer kink at 0; with tanh
+      random biases trained erratically.
     base: "normal" or "logistic" base distribution.
   """
   return autoregressive_flow(bijectors.MaskedAutoregressiveFlow, event_size, num_layers,
                              hidden_units, _transform(transform, num_components),
-                             conditional_event_shape, activation, base, dtype, seed,
-                             validate_args, name)
+                             conditional_event_shape, activation, "fan_in_uniform", base,
+                             dtype, seed, validate_args, name)
 
 
 @recipe.builder
 def iaf(event_size, num_layers=5, hidden_units=(256, 256), transform="affine",
-        num_components=None, conditional_event_shape=None, activation="tanh",
+        num_components=None, conditional_event_shape=None, activation="relu",
         base="normal", dtype=tf.float32, seed=None, validate_args=False, name="iaf"):
   """Inverse autoregressive flow: as `maf`, sampling in one pass per layer."""
   return autoregressive_flow(bijectors.InverseAutoregressiveFlow, event_size, num_layers,
                              hidden_units, _transform(transform, num_components),
-                             conditional_event_shape, activation, base, dtype, seed,
-                             validate_args, name)
+                             conditional_event_shape, activation, "fan_in_uniform", base,
+                             dtype, seed, validate_args, name)
 
 
 @recipe.builder
@@ -69,7 +72,7 @@ def mixture_cdf_flow(event_size, num_components=5, hidden_units=(64, 64), num_la
   _parts.check_count(num_components=num_components)
   return autoregressive_flow(bijectors.MaskedAutoregressiveFlow, event_size, num_layers,
                              hidden_units, transformers.MixtureCDFLogit(num_components),
-                             conditional_event_shape, activation, base, dtype, seed,
+                             conditional_event_shape, activation, "zeros", base, dtype, seed,
                              validate_args, name)
 
 
@@ -102,8 +105,8 @@ def bijector_kwargs(distribution, conditional_input=None, seed=None):
 
 
 def autoregressive_flow(layer_class, event_size, num_layers, hidden_units, transform,
-                        conditional_event_shape, activation, base, dtype, seed,
-                        validate_args, name):
+                        conditional_event_shape, activation, hidden_bias_initializer, base,
+                        dtype, seed, validate_args, name):
   """`num_layers` MAF or IAF layers (`layer_class`) with reversed orders between them."""
   _parts.check_count(event_size=event_size, num_layers=num_layers)
   dtype = _parts.float_dtype(dtype)
@@ -115,7 +118,9 @@ def autoregressive_flow(layer_class, event_size, num_layers, hidden_units, trans
                    conditional_event_shape=conditional_event_shape, activation=activation,
                    dtype=dtype.name, name=f"{name}_made_{i}",
                    kernel_initializer=_parts.kernel_initializer(seed, i),
-                   output_kernel_initializer=_parts.small_output_initializer(seed, i))
+                   output_kernel_initializer=_parts.small_output_initializer(seed, i),
+                   hidden_bias_initializer=hidden_bias_initializer,
+                   seed=None if seed is None else seed + i)
     layers.append(layer_class(made, transform=transform, validate_args=validate_args,
                               name=f"{name}_{i}"))
   return distributions.FlowDistribution(

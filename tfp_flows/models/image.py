@@ -40,8 +40,14 @@ def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bin
       continuous data in [0, 1] (no dequantization).
     logit_alpha: alpha of the logit preprocessing; `None` feeds [0, 1] data to the flow.
   """
-  _parts.check_count(num_scales=num_scales)
+  _parts.check_count(num_scales=num_scales, hidden_channels=hidden_channels)
   image_shape = checked_image_shape(image_shape, 2 ** (num_scales - 1), "num_scales")
+  last = [d // 2 ** (num_scales - 1) for d in image_shape[:2]]
+  if last[0] * last[1] < 2:
+    raise ValueError(
+        f"Expected an image large enough for num_scales={num_scales}: its last scale would "
+        f"be {last[0]}x{last[1]} pixels, too few for a checkerboard coupling. Received: "
+        f"image_shape={image_shape}")
 
   def coupling(shape, mask, parity, tag):
     return bijectors.AffineCoupling(shape, mask, parity, hidden_channels=hidden_channels,
@@ -95,7 +101,7 @@ def glow(image_shape, levels=3, depth=8, hidden_channels=512, num_bins=256, logi
     learned_prior: Glow's learned prior for the factored-out channels.
     seed: seed of the 1x1 convolutions' random rotations.
   """
-  _parts.check_count(levels=levels, depth=depth)
+  _parts.check_count(levels=levels, depth=depth, hidden_channels=hidden_channels)
   image_shape = checked_image_shape(image_shape, 2 ** levels, "levels")
 
   def coupling(shape, tag):

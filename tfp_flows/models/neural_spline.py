@@ -17,7 +17,7 @@ tfb = tfp.bijectors
 
 @recipe.builder
 def nsf(event_size, num_layers=5, hidden_units=(128, 128), num_bins=8, bound=5.0,
-        coupling=False, conditional_event_shape=None, activation="tanh", base="normal",
+        coupling=False, conditional_event_shape=None, activation="relu", base="normal",
         dtype=tf.float32, seed=None, validate_args=False, name="nsf"):
   """Neural spline flow (Durkan et al. 2019): `num_layers` rational-quadratic spline layers.
 
@@ -39,7 +39,8 @@ def nsf(event_size, num_layers=5, hidden_units=(128, 128), num_bins=8, bound=5.0
       unchanged, so standardise data to well inside it.
     coupling: coupling layers instead of autoregressive ones.
     conditional_event_shape: `[C]` for a conditional flow `p(x | c)`.
-    activation: hidden activation.
+    activation: hidden activation (relu, with PyTorch-style random hidden biases: see
+      `maf`).
     base: "normal" or "logistic".
 
   References:
@@ -53,7 +54,8 @@ def nsf(event_size, num_layers=5, hidden_units=(128, 128), num_bins=8, bound=5.0
   if not coupling:
     return autoregressive.autoregressive_flow(
         bijectors.MaskedAutoregressiveFlow, event_size, num_layers, hidden_units, spline,
-        conditional_event_shape, activation, base, dtype, seed, validate_args, name)
+        conditional_event_shape, activation, "fan_in_uniform", base, dtype, seed,
+        validate_args, name)
   if event_size < 2:
     raise ValueError(f"Expected event_size >= 2 for coupling=True. Received: "
                      f"event_size={event_size}")
@@ -66,6 +68,8 @@ def nsf(event_size, num_layers=5, hidden_units=(128, 128), num_bins=8, bound=5.0
                              activation=activation, output_size=out_shape[0],
                              conditional_event_shape=conditional_event_shape,
                              kernel_initializer=_parts.kernel_initializer(seed, i),
+                             hidden_bias_initializer="fan_in_uniform",
+                             seed=None if seed is None else seed + i,
                              dtype=dtype.name, name=f"{name}_network_{i}")
     layers.append(bijectors.Coupling([event_size], "half", parity, network, transform=spline,
                                      conditional_event_shape=conditional_event_shape,

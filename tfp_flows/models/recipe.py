@@ -39,7 +39,11 @@ def rebuild(recipe):
       or not isinstance(recipe.get("arguments", {}), dict)):
     raise ValueError(f"Expected a recipe {{'builder': one of {tuple(BUILDERS)}, "
                      f"'arguments': {{...}}}}. Received: recipe={recipe!r}")
-  return BUILDERS[recipe["builder"]](**recipe.get("arguments", {}))
+  try:
+    return BUILDERS[recipe["builder"]](**recipe.get("arguments", {}))
+  except (TypeError, AttributeError) as error:  # Arguments the builder cannot take.
+    raise ValueError(f"Expected arguments that {recipe['builder']} takes. Received: "
+                     f"{recipe.get('arguments')!r}, which raised {error}") from error
 
 
 def _recipe(name, arguments):

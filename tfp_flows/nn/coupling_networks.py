@@ -10,6 +10,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfp_flows.nn import _biases
+from tfp_flows.nn import _sizes
+
 
 @keras.saving.register_keras_serializable(package="tfp_flows")
 class CouplingMLP(keras.layers.Layer):
@@ -23,25 +26,27 @@ class CouplingMLP(keras.layers.Layer):
     output_size: D_out (default D).
     conditional_event_shape: `[C]` of a context concatenated to the input, or `None`.
     kernel_initializer: initialiser of the hidden kernels (the output kernel starts at 0).
+    hidden_bias_initializer, seed: "zeros" or "fan_in_uniform" hidden biases, as in `MADE`.
   """
 
   def __init__(self, event_size, hidden_units=(64, 64), params=2, activation="relu",
                output_size=None, conditional_event_shape=None,
-               kernel_initializer="glorot_uniform", **kwargs):
+               kernel_initializer="glorot_uniform", hidden_bias_initializer="zeros",
+               seed=None, **kwargs):
     super().__init__(**kwargs)
     self.event_size, self.params = int(event_size), int(params)
     self.conditional_event_shape = _conditional_shape(conditional_event_shape, (1,))
     self.output_size = self.event_size if output_size is None else int(output_size)
-    self.hidden_units = [int(u) for u in hidden_units]
-    if not self.hidden_units or min(self.hidden_units) < 1:
-      raise ValueError(
-          "Expected hidden_units to be a non-empty list of positive ints. "
-          f"Received: hidden_units={hidden_units!r}")
+    self.hidden_units = _sizes.positive_ints(hidden_units, "hidden_units")
     self.activation = activation
     self.kernel_initializer = keras.initializers.get(kernel_initializer)
-    self.hidden = [keras.layers.Dense(u, activation=activation, dtype=self.dtype_policy,
-                                      kernel_initializer=self.kernel_initializer)
-                   for u in self.hidden_units]
+    self.hidden_bias_initializer, self.seed = hidden_bias_initializer, seed
+    fan_ins = [self.event_size + _size(self.conditional_event_shape)] + self.hidden_units
+    self.hidden = [keras.layers.Dense(
+        u, activation=activation, dtype=self.dtype_policy,
+        kernel_initializer=self.kernel_initializer,
+        bias_initializer=_biases.hidden_bias_initializer(hidden_bias_initializer, fan_in, seed, i))
+                   for i, (u, fan_in) in enumerate(zip(self.hidden_units, fan_ins))]
     self.out = keras.layers.Dense(self.output_size * self.params, kernel_initializer="zeros",
                                   dtype=self.dtype_policy)
     self.build((None, self.event_size))
@@ -72,12 +77,16 @@ class CouplingMLP(keras.layers.Layer):
                   params=self.params, activation=self.activation,
                   output_size=self.output_size,
                   conditional_event_shape=self.conditional_event_shape,
-                  kernel_initializer=keras.initializers.serialize(self.kernel_initializer))
+                  kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+                  hidden_bias_initializer=_biases.serialize(self.hidden_bias_initializer),
+                  seed=self.seed)
     return config
 
 
 class _ConvNet(keras.layers.Layer):
   """Shared plumbing of the image conditioners: `[..., H, W, C] -> [..., H, W, C_out, params]`."""
+
+  _needs_hidden = True
 
   def __init__(self, event_shape, hidden_channels, params, output_channels,
                conditional_event_shape=None, **kwargs):
@@ -91,6 +100,8 @@ class _ConvNet(keras.layers.Layer):
       raise ValueError(
           f"Expected an image context of the input's height and width {self.event_shape[:2]}. "
           f"Received: conditional_event_shape={conditional_event_shape!r}")
+    if self._needs_hidden:
+      _sizes.positive_int(hidden_channels, "hidden_channels")
     self.hidden_channels, self.params = int(hidden_channels), int(params)
     self.output_channels = (self.event_shape[-1] if output_channels is None
                             else int(output_channels))
@@ -117,8 +128,12 @@ class _ConvNet(keras.layers.Layer):
             [tf.shape(x)[:-1], tf.shape(context)[-1:]], 0))
       x = tf.concat([x, context], axis=-1)
     batch_shape = tf.shape(x)[:-3]
-    out = self._trunk(tf.reshape(x, [-1, *self.event_shape[:2], self.input_channels]))
+    images = tf.reshape(x, [-1, *self.event_shape[:2], self.input_channels])
     height, width, _ = self.event_shape
+    # TF's CPU convolutions fail on an empty batch; an empty batch has an empty answer.
+    out = tf.cond(tf.shape(images)[0] > 0, lambda: self._trunk(images),
+                  lambda: tf.zeros([0, height, width, self.output_channels * self.params],
+                                   images.dtype))
     return tf.reshape(out, tf.concat(
         [batch_shape, [height, width, self.output_channels, self.params]], 0))
 
@@ -151,6 +166,8 @@ class CouplingResNet(_ConvNet):
                output_channels=None, conditional_event_shape=None, **kwargs):
     super().__init__(event_shape, hidden_channels, params, output_channels,
                      conditional_event_shape, **kwargs)
+    if isinstance(num_blocks, bool) or not isinstance(num_blocks, int) or num_blocks < 0:
+      raise ValueError(f"Expected num_blocks to be an int >= 0. Received: num_blocks={num_blocks!r}")
     self.num_blocks = int(num_blocks)
     self.conv_in = self._conv(self.hidden_channels)
     self.blocks = [(self._conv(self.hidden_channels), self._conv(self.hidden_channels))
@@ -259,6 +276,8 @@ class GlowPriorNetwork(_ConvNet):
     params: outputs per element (2: mean and raw log-scale).
     output_channels: C_out (the factored-out channels).
   """
+
+  _needs_hidden = False
 
   def __init__(self, event_shape, params=2, output_channels=None, conditional_event_shape=None,
                **kwargs):

@@ -12,6 +12,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfp_flows.nn import _biases
+from tfp_flows.nn import _sizes
+
 ORDERS = ("left-to-right", "right-to-left", "random")
 
 
@@ -65,25 +68,23 @@ class MADE(keras.layers.Layer):
     conditional_event_shape: `[C]` or `None`; shape of an optional context input.
     input_order: "left-to-right", "right-to-left", "random" or a permutation of 1..D.
     activation: hidden activation.
-    seed: seed of the "random" order.
+    seed: seed of the "random" order and of "fan_in_uniform" hidden biases.
     kernel_initializer, output_kernel_initializer: initialisers of the hidden and output
       kernels. A small random output layer makes a flow start near the identity.
+    hidden_bias_initializer: "zeros" (any Keras initialiser), or "fan_in_uniform"
+      (`U(+-1/sqrt(fan_in))`, PyTorch's default, seeded by `seed`), which the builders use.
   """
 
   def __init__(self, params, event_shape, hidden_units, conditional_event_shape=None,
                input_order="left-to-right", activation="relu", seed=None,
                kernel_initializer="glorot_uniform", output_kernel_initializer=None,
-               **kwargs):
+               hidden_bias_initializer="zeros", **kwargs):
     super().__init__(**kwargs)
     if not isinstance(params, (int, np.integer)) or params < 1:
       raise ValueError(f"Expected params to be an int >= 1. Received: params={params!r}")
     self.params = int(params)
     self.event_size = _vector_size(event_shape, "event_shape")
-    self.hidden_units = [int(u) for u in hidden_units]
-    if not self.hidden_units or min(self.hidden_units) < 1:
-      raise ValueError(
-          "Expected hidden_units to be a non-empty list of positive ints. "
-          f"Received: hidden_units={hidden_units!r}")
+    self.hidden_units = _sizes.positive_ints(hidden_units, "hidden_units")
     self.conditional_size = (None if conditional_event_shape is None else
                              _vector_size(conditional_event_shape, "conditional_event_shape"))
     self.degrees = input_degrees(self.event_size, input_order, seed)
@@ -94,6 +95,8 @@ class MADE(keras.layers.Layer):
     self.kernel_initializer = keras.initializers.get(kernel_initializer)
     self.output_kernel_initializer = keras.initializers.get(
         output_kernel_initializer or keras.initializers.VarianceScaling(1e-2))
+    self.seed = seed
+    self.hidden_bias_initializer = hidden_bias_initializer
     self.build()
 
   @property
@@ -113,7 +116,10 @@ class MADE(keras.layers.Layer):
       self.kernels.append(self.add_weight(
           shape=(fan_in, fan_out), name=f"kernel_{i}",
           initializer=self.output_kernel_initializer if last else self.kernel_initializer))
-      self.biases.append(self.add_weight(shape=(fan_out,), name=f"bias_{i}", initializer="zeros"))
+      bias_initializer = ("zeros" if last else _biases.hidden_bias_initializer(
+          self.hidden_bias_initializer, fan_in, self.seed, i))
+      self.biases.append(self.add_weight(shape=(fan_out,), name=f"bias_{i}",
+                                         initializer=bias_initializer))
     self.conditional_kernels = []
     if self.conditional_size is not None:
       # The context feeds the first hidden layer and, directly, the outputs: the first
@@ -171,7 +177,8 @@ class MADE(keras.layers.Layer):
         input_order=self.input_order,
         activation=keras.activations.serialize(self.activation),
         kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
-        output_kernel_initializer=keras.initializers.serialize(self.output_kernel_initializer))
+        output_kernel_initializer=keras.initializers.serialize(self.output_kernel_initializer),
+        seed=self.seed, hidden_bias_initializer=_biases.serialize(self.hidden_bias_initializer))
     return config
 
 

@@ -7,7 +7,10 @@ parameters. MAF and IAF use it.
 
 `GlowAffine`: Glow's coupling scale `s = sigmoid(raw + 2)` in (0, 1), applied in the
 data-to-latent direction, `z = (x + shift) * s`: the training direction only contracts, so
-its log-det `sum log s <= 0` and the likelihood cannot grow without bound through `s`.
+its log-det `sum log s <= 0` and the likelihood cannot grow without bound through `s`. Its
+log-scale is also softly floored at -10 (`s >= 4.5e-5`): a network that outputs a large
+negative number would otherwise contract `x` to 0 in float arithmetic, and sampling would
+compute `0 * inf`.
 
 `Additive`: NICE's additive coupling, `z = x + shift`, log-det 0.
 """
@@ -57,17 +60,20 @@ class Affine(base.Transformer):
 
 
 class GlowAffine(base.Transformer):
-  """`z = (x + shift) * s`, `s = sigmoid(raw + 2)`; `x = z / s - shift`. `params = (shift, raw)`.
+  """`z = (x + shift) * s`, `log s = -10 tanh(softplus(-raw - 2) / 10)`; `x = z / s - shift`.
 
-  `s = 0.88` at zero parameters (Glow's choice, `+ 2`), so a coupling built on a
-  zero-initialised network starts as a fixed contraction, not the identity.
+  `log s` is `log sigmoid(raw + 2)` (Glow's scale) to within 7e-6 relative where it is
+  above -1, and stays above -10. `s = 0.88` at zero parameters (Glow's `+ 2`), so a
+  coupling built on a zero-initialised network starts as a fixed contraction, not the
+  identity. `params = (shift, raw)`.
   """
 
   num_params = 2
+  log_scale_floor = 10.
 
   def _unpack(self, params):
     shift, raw = tf.unstack(params, num=2, axis=-1)
-    return shift, tf.math.log_sigmoid(raw + 2.)
+    return shift, -soft_clip(tf.math.softplus(-raw - 2.), self.log_scale_floor)
 
   def forward_and_log_det(self, z, params):
     shift, log_s = self._unpack(params)

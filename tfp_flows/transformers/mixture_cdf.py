@@ -67,17 +67,23 @@ def _log_ndtr(t):
   return tfd.Normal(tf.zeros([], t.dtype), tf.ones([], t.dtype)).log_cdf(t)
 
 
-def _standard_quantile_of_logit(z, kind):
-  """Quantile of the standard component at `u = sigmoid(z)`, accurate in both tails."""
+def _standard_quantile_bracket(z, kind):
+  """`(low, high)` around the standard component's quantile at `u = sigmoid(z)`.
+
+  Logistic: the quantile is `z` itself, exactly, for any finite `z`. Gaussian:
+  `Phi^-1(sigmoid(z))` for `|z| <= 30`; beyond, where `sigmoid` underflows, Mills' ratio
+  (`log Phi(t) < -t^2 / 2` for `t <= -1`) bounds it by `sqrt(2 |z|) + 1` in magnitude.
+  """
   if kind == "logistic":
-    return z
+    return z, z
   ndtri = tf.math.ndtri
-  return tf.where(z > 0., -ndtri(tf.math.sigmoid(-z)), ndtri(tf.math.sigmoid(z)))
-
-
-def _logit_range(dtype):
-  # Beyond this |z| the tail probability is below the smallest normal number.
-  return 80. if dtype == tf.float32 else 700.
+  inner = tf.clip_by_value(z, -30., 30.)
+  exact = tf.where(inner > 0., -ndtri(tf.math.sigmoid(-inner)), ndtri(tf.math.sigmoid(inner)))
+  far = tf.abs(z) > 30.
+  bound = tf.sqrt(2. * tf.abs(z)) + 1.
+  low = tf.where(far, tf.where(z > 0., tf.zeros_like(z), -bound), exact)
+  high = tf.where(far, tf.where(z > 0., bound, tf.zeros_like(z)), exact)
+  return low, high
 
 
 def logit_cdf(x, logits, locs, log_scales, kind):
@@ -94,10 +100,12 @@ def logit_cdf_log_det(x, logits, locs, log_scales, kind):
 
 def inverse_logit_cdf(z, logits, locs, log_scales, kind, num_iterations=50):
   """Solves `logit(F(x)) = z` for `x`; `z: [...]`, parameters `[..., K]`."""
-  bound = _logit_range(z.dtype)
-  z = tf.clip_by_value(z, -bound, bound)
-  quantiles = locs + tf.exp(log_scales) * _standard_quantile_of_logit(z, kind)[..., tf.newaxis]
-  lo, hi = tf.reduce_min(quantiles, axis=-1), tf.reduce_max(quantiles, axis=-1)
+  limit = float(np.finfo(z.dtype.as_numpy_dtype).max) ** 0.5  # No overflow below.
+  z = tf.clip_by_value(z, -limit, limit)
+  low, high = _standard_quantile_bracket(z, kind)
+  scales = tf.exp(log_scales)
+  lo = tf.reduce_min(locs + scales * low[..., tf.newaxis], axis=-1)
+  hi = tf.reduce_max(locs + scales * high[..., tf.newaxis], axis=-1)
   margin = 1e-3 * (1. + tf.abs(lo) + tf.abs(hi))
   lo, hi = lo - margin, hi + margin
 

@@ -142,3 +142,12 @@ def test_composes_with_tfp_bijectors():
   np.testing.assert_allclose(
       inverted.forward_log_det_jacobian(tf.identity(x), event_ndims=1),
       chain.inverse_log_det_jacobian(tf.identity(x), event_ndims=1), atol=1e-6)
+
+
+def test_raises_on_wrong_event_size_known_only_at_run_time():
+  bijector = tff.bijectors.MaskedAutoregressiveFlow(make_made(2))
+  inverse = tf.function(bijector.inverse,
+                        input_signature=[tf.TensorSpec([None, None], tf.float32)])
+  assert inverse(tf.zeros([4, 3])).shape == [4, 3]
+  with pytest.raises(tf.errors.InvalidArgumentError, match=r"Expected x of shape \[\.\.\., 3\]"):
+    inverse(tf.zeros([6, 2]))  # Would otherwise be regrouped into [4, 3] by a reshape.

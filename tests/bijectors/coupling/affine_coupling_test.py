@@ -49,9 +49,10 @@ def test_copies_the_masked_half_and_starts_near_identity(mask, parity):
   x = bijector.forward(z)
   kept = bijector.mask.astype(bool)
   np.testing.assert_array_equal(x.numpy()[:, kept], z.numpy()[:, kept])
-  # Zero network output: s = sigmoid(2), t = 0 on the transformed half; x = z / s.
-  np.testing.assert_allclose(x.numpy()[:, ~kept], z.numpy()[:, ~kept] * (1 + np.exp(-2.)),
-                             rtol=1e-6)
+  # Zero network output: s ~ sigmoid(2) (floored form), t = 0 on the transformed half.
+  inverse_s = np.exp(10. * np.tanh(np.log1p(np.exp(-2.)) / 10.))
+  np.testing.assert_allclose(inverse_s, 1. + np.exp(-2.), rtol=1e-5)
+  np.testing.assert_allclose(x.numpy()[:, ~kept], z.numpy()[:, ~kept] * inverse_s, rtol=1e-6)
 
 
 def test_masks():
@@ -69,7 +70,8 @@ def test_copied_part_alone_drives_the_transformed_part():
   z_moved = tf.concat([z[..., :2] + 1., z[..., 2:]], -1)  # Transformed channels 0-1 change.
   x_moved = bijector.forward(z_moved)
   np.testing.assert_allclose(x_moved[..., :2] - x[..., :2],
-                             tf.exp(tf.nn.softplus(-2. - bijector.network(z[..., 2:])[..., 1])),
+                             tf.exp(10. * tf.tanh(tf.nn.softplus(
+                                 -2. - bijector.network(z[..., 2:])[..., 1]) / 10.)),
                              rtol=1e-12)  # d x / d z = 1 / s(copied part), unchanged.
   np.testing.assert_array_equal(x_moved[..., 2:], z[..., 2:])
 
@@ -82,6 +84,19 @@ def test_training_direction_only_contracts():
   x = tf.random.normal([16, 4, 4, 2]) * 10.
   ildj = bijector.inverse_log_det_jacobian(x, event_ndims=3)
   assert np.all(ildj <= 0.) and np.all(np.isfinite(bijector.inverse(tf.identity(x))))
+
+
+def test_sampling_stays_finite_when_the_network_asks_for_a_vanishing_scale():
+  """log s is floored at -10: x is not contracted to 0, so sampling never computes 0 * inf."""
+  bijector = perturbed([4], "half", 0, False, tf.float32)
+  for v in bijector.network.weights:
+    v.assign(tf.fill(v.shape, -5.))  # Raw scale ~ -1e3: s = sigmoid(-1e3) = 0 unfloored.
+  x = tf.constant([[800., 1200., 1000., -600.]])
+  z = bijector.inverse(x)
+  assert np.all(np.isfinite(z)) and np.all(z.numpy()[:, 2:] != 0.)
+  ildj = bijector.inverse_log_det_jacobian(x, event_ndims=1)
+  assert np.all(ildj >= -2 * 10.)
+  np.testing.assert_allclose(bijector.forward(tf.identity(z)), x, rtol=1e-5)
 
 
 def test_network_shapes():

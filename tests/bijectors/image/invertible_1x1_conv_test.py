@@ -37,19 +37,36 @@ def test_starts_as_a_rotation(lu_decomposed):
       atol=1e-12)
 
 
-def test_lu_log_det_is_pixels_times_sum_log_s():
-  bijector = perturbed(True, tf.float64)
+@pytest.mark.parametrize("lu_decomposed", [True, False], ids=["lu", "plain"])
+def test_the_data_to_latent_direction_applies_w_as_in_glow(lu_decomposed):
+  """z = W x per pixel, log|det dz/dx| = H W log|det W|."""
+  bijector = perturbed(lu_decomposed, tf.float64)
   x = images(tf.float64, (2, 5, 3, 3))
-  expected = 15 * np.log(np.abs(np.linalg.det(bijector.weight().numpy())))
-  np.testing.assert_allclose(bijector.forward_log_det_jacobian(x, event_ndims=3), expected,
+  weight = bijector.weight().numpy()
+  np.testing.assert_allclose(bijector.inverse(x), np.einsum("ij,...j->...i", weight, x),
                              rtol=1e-12)
+  expected = 15 * np.log(np.abs(np.linalg.det(weight)))
+  np.testing.assert_allclose(bijector.inverse_log_det_jacobian(x, event_ndims=3), expected,
+                             rtol=1e-12)
+
+
+def test_every_lu_parameter_is_trained():
+  bijector = tff.bijectors.Invertible1x1Conv(3, seed=0)
+  assert sum(int(np.prod(v.shape)) for v in bijector.trainable_variables) == 9
+  with tf.GradientTape() as tape:
+    log_det = bijector.inverse_log_det_jacobian(images(tf.float32, (1, 2, 2, 3)), event_ndims=3)
+    loss = log_det + tf.reduce_sum(tf.square(bijector.inverse(images(tf.float32, (1, 2, 2, 3)))))
+  (grad,) = tape.gradient(loss, bijector.trainable_variables)
+  assert np.all(grad.numpy() != 0.)
 
 
 def test_raises_on_wrong_channels_dtype_and_arguments():
   bijector = tff.bijectors.Invertible1x1Conv(3)
-  with pytest.raises(ValueError, match=r"Expected x of shape \[\.\.\., \?, \?, 3\]"):
+  with pytest.raises(ValueError, match=r"Expected z of shape \[\.\.\., \?, \?, 3\]"):
     bijector.forward(tf.zeros([1, 4, 4, 2]))
-  with pytest.raises(ValueError, match="Expected x of dtype float32"):
+  with pytest.raises(ValueError, match="Expected z of dtype float32"):
     bijector.forward(tf.zeros([1, 4, 4, 3], tf.float64))
+  with pytest.raises(ValueError, match=r"Expected x of shape \[\.\.\., \?, \?, 3\]"):
+    bijector.inverse_log_det_jacobian(tf.zeros([1, 4, 4, 4]), event_ndims=3)  # Was 0.0.
   with pytest.raises(ValueError, match="Expected channels to be an int >= 1"):
     tff.bijectors.Invertible1x1Conv(0)

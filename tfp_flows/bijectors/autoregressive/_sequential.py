@@ -50,8 +50,16 @@ class AutoregressiveBijector(_one_pass.OnePassBijector):
     return _checks.checked_input(u, self._input_dtype, self._made.event_shape,
                                  self.validate_args, name)
 
+  def _checked_context(self, conditional_input, dtype):
+    if conditional_input is None or self._made.conditional_size is None:
+      return conditional_input  # MADE says which of the two is missing.
+    return _checks.checked_input(tf.convert_to_tensor(conditional_input, dtype), dtype,
+                                 [self._made.conditional_size], self.validate_args,
+                                 "conditional_input")
+
   def _one_pass(self, u, transform, conditional_input):
     """`transform(u, MADE(u))`: the output and the log-det summed over the event."""
+    conditional_input = self._checked_context(conditional_input, u.dtype)
     out, log_det = transform(u, self._made(u, conditional_input=conditional_input))
     return out, tf.reduce_sum(log_det, axis=-1)
 
@@ -60,6 +68,7 @@ class AutoregressiveBijector(_one_pass.OnePassBijector):
 
     The masked kernels are computed once, outside the loop.
     """
+    conditional_input = self._checked_context(conditional_input, u.dtype)
     kernels = self._made.masked_kernels()
 
     def step(y):

@@ -77,6 +77,9 @@ class ActNorm(tfb.Bijector):
       raise RuntimeError("Expected ActNorm.initialize to run eagerly (outside tf.function).")
     x = _checks.checked_input(tf.convert_to_tensor(x), self._input_dtype, self._event_shape,
                               validate_args=True, name="x")
+    if not x.shape.num_elements():
+      raise ValueError(f"Expected a non-empty batch [N, {', '.join(map(str, self._event_shape))}] "
+                       f"to start ActNorm from data. Received: x.shape={x.shape}")
     axes = list(range(x.shape.rank - 1))
     mean, variance = tf.nn.moments(x, axes)
     std = tf.sqrt(variance)

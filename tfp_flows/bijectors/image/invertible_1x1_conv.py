@@ -10,14 +10,18 @@ tfb = tfp.bijectors
 
 
 class Invertible1x1Conv(tfb.Bijector):
-  """`y[..., h, w, :] = W x[..., h, w, :]`, `log|det| = H W log|det W|`.
+  """`z[..., h, w, :] = W x[..., h, w, :]` (data to latent), `log|det dz/dx| = H W log|det W|`.
 
-  With `lu_decomposed=True` (Glow's LU form) `W = P L (U + diag(sign(s) exp(log|s|)))`:
-  `P` a fixed permutation, `L` unit lower triangular, `U` strictly upper triangular, so
-  `log|det W| = sum(log|s|)` costs nothing and `W` cannot become singular. The inverse is two
-  triangular solves of C x C systems. With `lu_decomposed=False`, `W` is a free matrix,
-  `log|det W|` gives the log-det (through QR, which XLA compiles) and `tf.linalg.inv` the
-  inverse. Either way `W` starts as a random rotation.
+  As in Glow, `W` acts in the data-to-latent direction (TFP's `inverse`, the one training
+  runs); sampling (`forward`) applies `W^-1`, built once per call from the factors (C x C
+  triangular solves) and then one matmul over the pixels. With `lu_decomposed=True`
+  (Glow's LU form) `W = P L (U + diag(sign(s) exp(log|s|)))`: `P` a fixed permutation, `L`
+  unit lower triangular, `U` strictly upper triangular, so `log|det W| = sum(log|s|)` costs
+  nothing and `W` cannot become singular. One C x C variable holds `L`'s strict lower
+  triangle, `U`'s strict upper triangle and `log|s|` on its diagonal (C^2 numbers, all
+  trained). With `lu_decomposed=False`, `W` is a free matrix and `log|det W|` comes from a QR
+  decomposition (which XLA compiles; `slogdet` does not). Either way `W` starts as a random
+  rotation.
 
   Args:
     channels: C, the size of the last axis.
@@ -33,7 +37,8 @@ class Invertible1x1Conv(tfb.Bijector):
   def __init__(self, channels, lu_decomposed=True, seed=None, dtype=tf.float32,
                validate_args=False, name="invertible_1x1_conv"):
     parameters = dict(locals())
-    if not isinstance(channels, (int, np.integer)) or channels < 1:
+    if (isinstance(channels, bool) or not isinstance(channels, (int, np.integer))
+        or channels < 1):
       raise ValueError(f"Expected channels to be an int >= 1. Received: channels={channels!r}")
     self._channels = int(channels)
     self._lu_decomposed = lu_decomposed
@@ -49,12 +54,9 @@ class Invertible1x1Conv(tfb.Bijector):
                                         trainable=False, name="permutation")
         self._sign_s = tf.Variable(np.sign(s), dtype=self._input_dtype, trainable=False,
                                    name="sign_s")
-        # L's strict lower and U's strict upper triangle in one C x C variable (the
-        # diagonal is unused: L's is 1, U's comes from log|s|).
-        self._lower_upper = tf.Variable(np.tril(lower, -1) + np.triu(upper, 1),
-                                        dtype=self._input_dtype, name="lower_upper")
-        self._log_abs_s = tf.Variable(np.log(np.abs(s)), dtype=self._input_dtype,
-                                      name="log_abs_s")
+        self._lower_upper = tf.Variable(
+            np.tril(lower, -1) + np.triu(upper, 1) + np.diag(np.log(np.abs(s))),
+            dtype=self._input_dtype, name="lower_upper")
       else:
         self._weight = tf.Variable(rotation, dtype=self._input_dtype, name="weight")
       super().__init__(forward_min_event_ndims=3, validate_args=validate_args,
@@ -67,26 +69,18 @@ class Invertible1x1Conv(tfb.Bijector):
   def _factors(self):
     """(P, L, U') with W = P L U'; L unit lower, U' upper with diagonal sign(s) exp(log|s|)."""
     eye = tf.eye(self._channels, dtype=self._input_dtype)
-    diagonal = tf.linalg.band_part(self._lower_upper, 0, 0)
-    lower = tf.linalg.band_part(self._lower_upper, -1, 0) - diagonal + eye
-    upper = (tf.linalg.band_part(self._lower_upper, 0, -1) - diagonal
-             + tf.linalg.diag(self._sign_s * tf.exp(self._log_abs_s)))
+    log_abs_s = tf.linalg.diag_part(self._lower_upper)
+    lower = tf.linalg.band_part(self._lower_upper, -1, 0) - tf.linalg.diag(log_abs_s) + eye
+    upper = (tf.linalg.band_part(self._lower_upper, 0, -1) - tf.linalg.diag(log_abs_s)
+             + tf.linalg.diag(self._sign_s * tf.exp(log_abs_s)))
     return self._permutation, lower, upper
 
   def weight(self):
-    """The C x C matrix `W`."""
+    """The C x C matrix `W` of the data-to-latent direction, `z = W x` at every pixel."""
     if not self._lu_decomposed:
       return tf.convert_to_tensor(self._weight)
     permutation, lower, upper = self._factors()
     return permutation @ lower @ upper
-
-  def _checked(self, x, name):
-    return _checks.checked_input(x, self._input_dtype, [None, None, self._channels],
-                                 self.validate_args, name)
-
-  def _forward(self, x):
-    x = self._checked(x, "x")
-    return _per_pixel(self.weight(), x)
 
   def inverse_weight(self):
     """`W^{-1}`, from the factors in the LU form (`U'^{-1} L^{-1} P^T`)."""
@@ -98,29 +92,35 @@ class Invertible1x1Conv(tfb.Bijector):
     return tf.linalg.triangular_solve(upper, lower_inverse, lower=False) @ tf.transpose(
         permutation)
 
-  def _inverse(self, y):
-    # One C x C inverse, then a matmul over the pixels: cheaper than solving per pixel.
-    return _per_pixel(self.inverse_weight(), self._checked(y, "y"))
+  def _checked(self, u, name):
+    return _checks.checked_input(u, self._input_dtype, [None, None, self._channels],
+                                 self.validate_args, name)
 
-  def _forward_log_det_jacobian(self, x):
+  def _forward(self, z):
+    return _per_pixel(self.inverse_weight(), self._checked(z, "z"))
+
+  def _inverse(self, x):
+    return _per_pixel(self.weight(), self._checked(x, "x"))
+
+  def _inverse_log_det_jacobian(self, x):
+    x = self._checked(x, "x")
     if self._lu_decomposed:
-      log_det = tf.reduce_sum(self._log_abs_s)
+      log_det = tf.reduce_sum(tf.linalg.diag_part(self._lower_upper))
     else:
-      # slogdet and LU have no XLA kernel; QR does: log|det W| = sum log|diag R|.
-      _, r = tf.linalg.qr(self.weight())
+      _, r = tf.linalg.qr(self.weight())  # log|det W| = sum log|diag R|.
       log_det = tf.reduce_sum(tf.math.log(tf.abs(tf.linalg.diag_part(r))))
     pixels = tf.cast(tf.reduce_prod(tf.shape(x)[-3:-1]), log_det.dtype)
     return pixels * log_det
 
-  def _inverse_log_det_jacobian(self, y):
-    return -self._forward_log_det_jacobian(y)
+  def _forward_log_det_jacobian(self, z):
+    return -self._inverse_log_det_jacobian(self._checked(z, "z"))
 
 
-def _per_pixel(matrix, x):
-  """`matrix @ x[..., :]` at every pixel, as one 2-D matmul (a broadcast `matvec` is a
+def _per_pixel(matrix, u):
+  """`matrix @ u[..., :]` at every pixel, as one 2-D matmul (a broadcast `matvec` is a
   batched matmul with one tiny matrix per pixel, ten times slower here)."""
-  pixels = tf.reshape(x, [-1, tf.shape(x)[-1]])
-  return tf.reshape(tf.matmul(pixels, matrix, transpose_b=True), tf.shape(x))
+  pixels = tf.reshape(u, [-1, tf.shape(u)[-1]])
+  return tf.reshape(tf.matmul(pixels, matrix, transpose_b=True), tf.shape(u))
 
 
 def _plu(matrix):

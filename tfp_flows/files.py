@@ -1,0 +1,47 @@
+"""The one way tfp_flows writes a file: to a temporary name beside it, then a rename.
+
+A write that fails (a full disk, an error half way, a kill) leaves the previous file as it
+was, and never a half-written file under the real name: `os.replace` is atomic on POSIX and
+Windows within one directory.
+"""
+
+import contextlib
+import os
+import tempfile
+
+# Suffixes that Keras checks, kept at the end of the temporary name.
+_SUFFIXES = (".weights.h5", ".keras", ".h5", ".json", ".png", ".npy", ".npz")
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+  """Yields a temporary path to write `path`'s new content to; renames it onto `path`.
+
+      with files.atomic_path("model.keras") as partial:
+        keras_model.save(partial)
+
+  On an exception in the block the temporary file is removed and `path` is untouched.
+  The temporary name keeps `path`'s suffix (".keras", ".weights.h5", ...), which Keras reads.
+  """
+  path = os.fspath(path)
+  directory, name = os.path.split(os.path.abspath(path))
+  suffix = next((s for s in _SUFFIXES if name.endswith(s)), "")
+  handle, partial = tempfile.mkstemp(prefix=f".{name[:len(name) - len(suffix)]}.",
+                                     suffix=f".partial{suffix}", dir=directory)
+  os.close(handle)
+  try:
+    yield partial
+    with open(partial, "rb") as written:  # On disk before it takes the real name.
+      os.fsync(written.fileno())
+    os.replace(partial, path)
+  except BaseException:
+    with contextlib.suppress(OSError):
+      os.remove(partial)
+    raise
+
+
+def write_text(path, text):
+  """Writes `text` to `path` atomically."""
+  with atomic_path(path) as partial:
+    with open(partial, "w") as f:
+      f.write(text)
