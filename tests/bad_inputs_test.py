@@ -40,6 +40,12 @@ def fitted(data, **kwargs):
   return model.fit(data, batch_size=8, epochs=1, verbose=0, **kwargs)
 
 
+def conditional_fit(context, **kwargs):
+  model = tff.keras.FlowModel(maf(conditional_event_shape=[3]))
+  model.compile(keras.optimizers.Adam(1e-3))
+  model.fit(np.zeros([16, 2], np.float32), context, batch_size=8, epochs=1, verbose=0, **kwargs)
+
+
 def refit_with_another_shape():
   model = tff.keras.FlowModel(maf())
   model.compile(keras.optimizers.Adam(1e-3))
@@ -230,6 +236,39 @@ CASES = [
     ("load_images_missing", "`load_images('missing.npz')`",
      lambda t: tff.data.load_images(os.path.join(t, "missing.npz")), FileNotFoundError,
      "Expected an existing .npy or .npz file"),
+    # Conditional flows.
+    ("flow_context_missing", "`log_prob(x)` of a flow built with `conditional_event_shape=[3]`",
+     lambda t: maf(conditional_event_shape=[3]).log_prob(np.zeros([4, 2], np.float32)),
+     ValueError, "Expected a context for the conditional flow 'maf'"),
+    ("flow_context_unexpected", "`log_prob(x, context=c)` of an unconditional flow",
+     lambda t: maf().log_prob(np.zeros([4, 2], np.float32), context=np.zeros([4, 3])),
+     ValueError, "Expected no context: the flow 'maf' is unconditional"),
+    ("flow_context_event_shape", "a context `[4, 1]` for `conditional_event_shape=[3]`",
+     lambda t: maf(conditional_event_shape=[3]).log_prob(np.zeros([4, 2], np.float32),
+                                                         context=np.zeros([4, 1])),
+     ValueError, r"Expected a context of shape \[\.\.\., 3\] for the flow 'maf'\. Received: "
+     r"context\.shape=\(4, 1\)"),
+    ("flow_context_batch_shape", "3 contexts for 4 examples",
+     lambda t: maf(conditional_event_shape=[3]).log_prob(np.zeros([4, 2], np.float32),
+                                                         context=np.zeros([3, 3])),
+     ValueError, r"Expected one context per example \(batch shape \[4\]\) or one for all"),
+    ("label_out_of_range", "label 10 for a `glow(..., num_classes=10)`",
+     lambda t: glow(num_classes=10).log_prob(np.zeros([2, 4, 4, 1], np.float32),
+                                            context=[3, 10]),
+     ValueError, r"Expected class labels in \[0, 10\) \(num_classes=10\). Received: context "
+     "holding 10"),
+    ("fit_without_context", "`fit(x)` of a conditional flow (no context)",
+     lambda t: conditional_fit(None), ValueError,
+     "Expected a context for the conditional flow 'maf'"),
+    ("fit_sample_weight", "`fit(x, c, sample_weight=w)`",
+     lambda t: conditional_fit(np.zeros([16, 3], np.float32), sample_weight=np.ones(16)),
+     ValueError, r"Expected batches \(x,\) or \(x, context\)\. Received: sample weights"),
+    ("seed_without_dequantization", "`log_prob(x, seed=s)` of a flow with no dequantization",
+     lambda t: maf().log_prob(np.zeros([4, 2], np.float32), seed=[1, 2]), ValueError,
+     "Expected seed only for a flow with a dequantization"),
+    ("per_class_unlabelled", "`log_prob_per_class(x)` of a flow without `num_classes`",
+     lambda t: maf().log_prob_per_class(np.zeros([4, 2], np.float32)), ValueError,
+     r"Expected a class-conditional flow \(built with num_classes\)"),
 ]
 
 

@@ -133,6 +133,40 @@ def test_nsf_on_moons_and_flowpp_on_digits_train_and_evaluate(tmp_path):
   assert math.isclose(float(NLL.search(stdout).group(1)), stored, abs_tol=1e-4)
 
 
+def test_a_class_conditional_glow_on_digits_samples_by_class_and_classifies(tmp_path):
+  workdir = str(tmp_path / "conditional")
+  tiny = [a for a in TINY_GLOW if not a.startswith(("--steps", "--steps_per_checkpoint"))]
+  _, stdout, _ = cli("train", f"--workdir={workdir}", "--conditional", *tiny, "--steps=100",
+                     "--steps_per_checkpoint=100")
+  metrics = read_json(os.path.join(workdir, "metrics.json"))
+  assert read_json(os.path.join(workdir, "run.json"))["num_classes"] == 10
+  assert metrics["steps_done"] == 100 and math.isfinite(metrics["test_nll"]), metrics
+  assert 0.1 < metrics["test_accuracy"] <= 1.  # Above chance after 100 steps.
+  line = re.search(r"test NLL given the label (\S+) nats/example.*accuracy (\S+)", stdout)
+  assert line, stdout
+  assert math.isclose(float(line.group(1)), metrics["test_nll"], abs_tol=1e-5)
+  samples_png = os.path.join(workdir, "samples.png")
+  assert png_size(samples_png) == (600, 600)
+  npy = str(tmp_path / "by_class.npy")
+  sampling = start("sample", f"--workdir={workdir}", "--num_samples=3", f"--output_npy={npy}",
+                   f"--output={tmp_path / 'by_class.png'}")
+  _, stdout, _ = cli("evaluate", f"--workdir={workdir}")
+  finish(sampling)
+  line = re.search(r"test NLL given the label (\S+) nats/example.*accuracy (\S+)", stdout)
+  assert math.isclose(float(line.group(1)), metrics["test_nll"], abs_tol=1e-4)
+  assert math.isclose(float(line.group(2)), metrics["test_accuracy"], abs_tol=1e-4)
+  assert np.load(npy).shape == (30, 8, 8, 1)  # 3 of each of the 10 classes.
+
+
+def test_conditional_needs_an_image_model_and_labelled_data(tmp_path):
+  returncode, _, stderr = finish(start("train", "--conditional", "--model=maf", "--data=moons",
+                                       f"--workdir={tmp_path}"), expect_success=False)
+  assert returncode == 1
+  assert stderr.strip().splitlines()[-1] == (
+      "python -m tfp_flows train: error: Expected an image model ('realnvp', 'glow', 'flowpp') "
+      "for --conditional (a class-conditional flow). Received: --model=maf")
+
+
 def test_an_unknown_model_is_a_one_line_error(tmp_path):
   returncode, _, stderr = finish(start("train", "--model=nope", f"--workdir={tmp_path}"),
                                  expect_success=False)

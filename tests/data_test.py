@@ -127,3 +127,30 @@ def test_train_test_split_is_a_fixed_disjoint_cut():
   np.testing.assert_array_equal(np.sort(np.concatenate([train, test]).ravel()), np.arange(10))
   again = tff.data.train_test_split(images, 0.3, seed=4)
   np.testing.assert_array_equal(again[1], test)
+
+
+def test_digits_with_labels_are_the_same_images_with_their_digits():
+  for split in ("train", "test", "all"):
+    images, labels = tff.data.digits(split, with_labels=True)
+    np.testing.assert_array_equal(images, tff.data.digits(split))
+    assert labels.dtype == np.int32 and labels.shape == images.shape[:1]
+    assert set(np.unique(labels)) == set(range(10))
+  from sklearn import datasets  # pylint: disable=import-outside-toplevel
+  loaded = datasets.load_digits()
+  images, labels = tff.data.digits("test", with_labels=True)
+  index = np.flatnonzero((loaded.images == images[0, ..., 0]).all(axis=(1, 2)))[0]
+  assert labels[0] == loaded.target[index]
+
+
+def test_image_dataset_with_labels_yields_image_label_pairs_in_step():
+  images = np.arange(6, dtype=np.float32).reshape(6, 1, 1, 1)
+  labels = np.arange(6) % 3
+  batches = list(tff.data.image_dataset(images, 4, seed=1, labels=labels))
+  seen = np.concatenate([b[0].numpy().reshape(-1) for b in batches])
+  seen_labels = np.concatenate([b[1].numpy() for b in batches])
+  np.testing.assert_array_equal(seen_labels, seen.astype(int) % 3)
+  assert batches[0][1].dtype == tf.int32
+  with pytest.raises(ValueError, match=r"Expected integer labels of shape \[N\] = \[6\]"):
+    tff.data.image_dataset(images, 4, labels=labels[:5])
+  with pytest.raises(ValueError, match="Expected integer labels"):
+    tff.data.image_dataset(images, 4, labels=labels.astype(np.float32))

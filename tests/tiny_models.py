@@ -49,3 +49,32 @@ def data(case, n=32, seed=0):
   if is_image(case):
     return rng.integers(0, IMAGE_BINS, [n] + IMAGE).astype(np.float32)
   return rng.normal(size=(n, VECTOR_SIZE)).astype(np.float32)
+
+
+# Conditional flows: vector contexts of CONTEXT_SIZE, or labels of NUM_CLASSES classes.
+CONTEXT_SIZE = 3
+NUM_CLASSES = 3
+CONDITIONAL_CASES = {
+    "maf": ("maf", dict(CASES["maf"][1], conditional_event_shape=[CONTEXT_SIZE])),
+    "iaf": ("iaf", dict(CASES["iaf"][1], conditional_event_shape=[CONTEXT_SIZE])),
+    "nsf": ("nsf", dict(CASES["nsf"][1], conditional_event_shape=[CONTEXT_SIZE])),
+    "nsf_coupling": ("nsf", dict(CASES["nsf_coupling"][1],
+                                 conditional_event_shape=[CONTEXT_SIZE])),
+    "realnvp": ("realnvp", dict(CASES["realnvp"][1], num_classes=NUM_CLASSES)),
+    "glow_learned_prior": ("glow", dict(CASES["glow_learned_prior"][1],
+                                        num_classes=NUM_CLASSES)),
+    "flowpp": ("flowpp", dict(CASES["flowpp"][1], num_classes=NUM_CLASSES)),
+}
+
+
+def build_conditional(case, **overrides):
+  builder, arguments = CONDITIONAL_CASES[case]
+  return tff.models.BUILDERS[builder](**{**arguments, **overrides})
+
+
+def context(case, n=32, seed=1):
+  """Contexts for `n` examples of the conditional case: labels `[n]` or vectors `[n, C]`."""
+  rng = np.random.default_rng(seed)
+  if is_image(case):
+    return rng.integers(0, NUM_CLASSES, [n]).astype(np.int32)
+  return rng.normal(size=(n, CONTEXT_SIZE)).astype(np.float32)

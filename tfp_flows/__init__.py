@@ -5,6 +5,7 @@
 """
 
 from tfp_flows import bijectors
+from tfp_flows import conditioning
 from tfp_flows import data
 from tfp_flows import distributions
 from tfp_flows import files

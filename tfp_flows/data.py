@@ -15,7 +15,7 @@ DIGITS_NUM_BINS = 17  # sklearn's digits take values 0..16.
 SPLITS = ("train", "test", "all")
 
 
-def digits(split="train", test_fraction=0.2, seed=0):
+def digits(split="train", test_fraction=0.2, seed=0, with_labels=False):
   """The 1,797 8x8 handwritten digits that ship with scikit-learn (no download).
 
   The split is a fixed permutation drawn with `np.random.default_rng(seed)`: "test" holds
@@ -26,9 +26,12 @@ def digits(split="train", test_fraction=0.2, seed=0):
     split: one of "train", "test", "all".
     test_fraction: fraction of the images in "test", in [0, 1].
     seed: seed of the permutation; the same seed gives the same split.
+    with_labels: also return each image's digit, for class-conditional flows.
 
   Returns:
-    float32 array `[N, 8, 8, 1]` of integer levels in [0, 16] (`DIGITS_NUM_BINS` = 17).
+    float32 array `[N, 8, 8, 1]` of integer levels in [0, 16] (`DIGITS_NUM_BINS` = 17);
+    with `with_labels`, `(images, labels)` with int32 labels `[N]` in [0, 9] (the same
+    images in the same order).
 
   Raises:
     ValueError: for an unknown `split` or a `test_fraction` outside [0, 1].
@@ -43,19 +46,28 @@ def digits(split="train", test_fraction=0.2, seed=0):
   except ImportError as error:
     raise ImportError("tff.data.digits needs scikit-learn: pip install scikit-learn "
                       "(or the 'test' / 'examples' extra of tfp_flows)") from error
-  images = datasets.load_digits().images.astype(np.float32)[..., np.newaxis]
-  if split == "all":
-    return images
-  train, test = train_test_split(images, test_fraction, seed)
-  return test if split == "test" else train
+  loaded = datasets.load_digits()
+  images = loaded.images.astype(np.float32)[..., np.newaxis]
+  labels = loaded.target.astype(np.int32)
+  if split != "all":
+    order = _split_order(len(images), test_fraction, seed)
+    order = order[1] if split == "test" else order[0]
+    images, labels = images[order], labels[order]
+  return (images, labels) if with_labels else images
 
 
 def train_test_split(images, test_fraction, seed=0):
   """`(train, test)`: a fixed permutation (`np.random.default_rng(seed)`) of `images` cut
   so that "test" holds `round(len(images) * test_fraction)` of them."""
-  order = np.random.default_rng(seed).permutation(len(images))
-  num_test = round(len(images) * test_fraction)
-  return images[order[num_test:]], images[order[:num_test]]
+  train, test = _split_order(len(images), test_fraction, seed)
+  return images[train], images[test]
+
+
+def _split_order(count, test_fraction, seed):
+  """`(train indices, test indices)` of `train_test_split`."""
+  order = np.random.default_rng(seed).permutation(count)
+  num_test = round(count * test_fraction)
+  return order[num_test:], order[:num_test]
 
 
 def load_images(path, key=None, channels_first=False):
@@ -120,7 +132,7 @@ def num_bins_of(images):
 
 
 def image_dataset(images, batch_size, shuffle=True, seed=0, repeat=False, drop_remainder=False,
-                  dtype=tf.float32):
+                  dtype=tf.float32, labels=None):
   """A `tf.data.Dataset` of image batches holding the integer levels (not scaled).
 
   Args:
@@ -131,9 +143,12 @@ def image_dataset(images, batch_size, shuffle=True, seed=0, repeat=False, drop_r
     repeat: repeat forever (for `fit(..., steps_per_epoch=...)`).
     drop_remainder: drop a last batch smaller than `batch_size`.
     dtype: floating dtype of the batches; images are cast per batch.
+    labels: optional `[N]` integer class labels: the batches are then `(images, labels)`
+      pairs, what `FlowModel.fit` takes for a class-conditional flow.
 
   Returns:
-    `tf.data.Dataset` of `[batch_size, H, W, C]` tensors of `dtype`.
+    `tf.data.Dataset` of `[batch_size, H, W, C]` tensors of `dtype` (with labels:
+    `(images, int32 labels [batch_size])` pairs).
 
   Raises:
     ValueError: for images not of rank 4, `batch_size < 1` or a non-floating `dtype`.
@@ -148,13 +163,24 @@ def image_dataset(images, batch_size, shuffle=True, seed=0, repeat=False, drop_r
   dtype = tf.as_dtype(dtype)
   if not dtype.is_floating:
     raise ValueError(f"Expected a floating dtype. Received: dtype={dtype.name}")
-  dataset = tf.data.Dataset.from_tensor_slices(images)
+  if labels is not None:
+    labels = np.asarray(labels)
+    if labels.shape != images.shape[:1] or not np.issubdtype(labels.dtype, np.integer):
+      raise ValueError(f"Expected integer labels of shape [N] = [{len(images)}]. Received: "
+                       f"labels of shape {list(labels.shape)} and dtype {labels.dtype}")
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
+  else:
+    dataset = tf.data.Dataset.from_tensor_slices(images)
   if shuffle:
     dataset = dataset.shuffle(max(len(images), 1), seed=seed, reshuffle_each_iteration=True)
   if repeat:
     dataset = dataset.repeat()
   dataset = dataset.batch(int(batch_size), drop_remainder=drop_remainder)
-  dataset = dataset.map(lambda batch: tf.cast(batch, dtype), num_parallel_calls=tf.data.AUTOTUNE)
+  if labels is not None:
+    cast = lambda batch, label: (tf.cast(batch, dtype), label)
+  else:
+    cast = lambda batch: tf.cast(batch, dtype)
+  dataset = dataset.map(cast, num_parallel_calls=tf.data.AUTOTUNE)
   return dataset.prefetch(tf.data.AUTOTUNE)
 
 

@@ -94,9 +94,9 @@ def test_a_float64_flow_fits_float64_arrays_in_float64(monkeypatch):
   model = model_of(dtype=tf.float64)
   x = good_rows(dtype=np.float64)
   seen = []
-  checked_features = tff.keras.inputs.checked_features
-  monkeypatch.setattr(tff.keras.inputs, "checked_features", lambda data, *args: seen.append(
-      tf.convert_to_tensor(data).dtype) or checked_features(data, *args))
+  checked_x = tff.keras.inputs.checked_x
+  monkeypatch.setattr(tff.keras.inputs, "checked_x", lambda x, *args: seen.append(
+      tf.convert_to_tensor(x).dtype) or checked_x(x, *args))
   history = model.fit(x, batch_size=16, epochs=2, verbose=0)
   assert seen and set(seen) == {tf.float64}  # Keras's adapter did not round it to float32.
   assert np.all(np.isfinite(history.history["loss"]))

@@ -44,15 +44,26 @@ def mixed_maf():
                         permutation=tf.Variable([1, 0], trainable=False, name="perm"))]))
 
 
-MODELS = {"glow": glow, "maf": mixed_maf}
+def class_conditional_glow():
+  """`glow` given a label of 3 classes, with Glow's learned prior (given the label too)."""
+  return tff.models.glow([4, 4, 2], levels=2, depth=1, hidden_channels=8, num_bins=None,
+                         logit_alpha=None, learned_prior=True, num_classes=3, seed=0)
+
+
+MODELS = {"glow": glow, "maf": mixed_maf, "class_glow": class_conditional_glow}
 
 
 def data(name):
-  """64 fixed examples: 4 global batches per epoch, per-channel offsets for ActNorm."""
+  """64 fixed examples: 4 global batches per epoch, per-channel offsets for ActNorm; labels
+  for the class-conditional model (else `None`)."""
   rng = np.random.default_rng(0)
   if name == "glow":
-    return (rng.normal(size=(64, 4, 4, 2)) * [0.5, 2.] + [1., -3.]).astype(np.float32)
-  return (rng.normal(size=(64, 2)) * [1., 0.5] + [0.5, 0.]).astype(np.float32)
+    return (rng.normal(size=(64, 4, 4, 2)) * [0.5, 2.] + [1., -3.]).astype(np.float32), None
+  if name == "class_glow":
+    labels = np.arange(64) % 3
+    x = rng.normal(size=(64, 4, 4, 2)) * [0.5, 2.] + [1., -3.] + labels[:, None, None, None]
+    return x.astype(np.float32), labels.astype(np.int32)
+  return (rng.normal(size=(64, 2)) * [1., 0.5] + [0.5, 0.]).astype(np.float32), None
 
 
 def train(name, strategy, loop, init=None, x=None, backup_dir=None, slow=False):
@@ -77,8 +88,8 @@ def train(name, strategy, loop, init=None, x=None, backup_dir=None, slow=False):
   act_norms = [m for m in dist.submodules if isinstance(m, tff.bijectors.ActNorm)]
   initialize = model.initialize
 
-  def recording_initialize(x, force=False):  # Keeps the ActNorms as the init left them.
-    count = initialize(x, force)
+  def recording_initialize(x, context=None, force=False):  # Keeps the ActNorms' start.
+    count = initialize(x, context, force)
     for i, m in enumerate(act_norms):
       result[f"act_norm/{i}/loc"] = m.loc.numpy()
       result[f"act_norm/{i}/log_scale"] = m.log_scale.numpy()
@@ -86,18 +97,20 @@ def train(name, strategy, loop, init=None, x=None, backup_dir=None, slow=False):
     return count
 
   model.initialize = recording_initialize
-  x = data(name) if x is None else x
+  x, labels = data(name) if x is None else (x, None)
+  slices = x if labels is None else (x, labels)
   if loop == "fit":
-    history = model.fit(x, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0).history
+    history = model.fit(x, labels, batch_size=BATCH, epochs=EPOCHS, shuffle=False,
+                        verbose=0).history
   elif loop == "custom":
-    dataset = tf.data.Dataset.from_tensor_slices(x).batch(BATCH, drop_remainder=True)
+    dataset = tf.data.Dataset.from_tensor_slices(slices).batch(BATCH, drop_remainder=True)
     if slow:  # 0.4 s a batch: time for the test to kill a worker in the middle of epoch 2.
       dataset = dataset.map(lambda b: tf.ensure_shape(
           tf.py_function(lambda t: time.sleep(0.4) or t, [b], b.dtype), b.shape))
     history = distributed.fit_distributed(model, dataset, epochs=EPOCHS, verbose=0,
                                           backup_dir=backup_dir)
   else:  # "custom_steps": one iterator over a repeated dataset.
-    dataset = tf.data.Dataset.from_tensor_slices(x).batch(BATCH, drop_remainder=True)
+    dataset = tf.data.Dataset.from_tensor_slices(slices).batch(BATCH, drop_remainder=True)
     history = distributed.fit_distributed(model, dataset.repeat(), epochs=EPOCHS,
                                           steps_per_epoch=len(x) // BATCH, verbose=0)
   for i, v in enumerate(dist.variables):
@@ -124,7 +137,7 @@ def mirrored():
             "two_custom": train(name, two, "custom", init)}
     out.update({f"{name}/{run}/{k}": v for run, r in runs.items() for k, v in r.items()})
   # 17 examples in global batches of 16: the last batch leaves the second replica empty.
-  uneven = data("maf")[:BATCH + 1]
+  uneven = data("maf")[0][:BATCH + 1]
   one = train("maf", tf.distribute.get_strategy(), "fit", x=uneven)
   init = [one[f"init/{i}"] for i in range(sum(k.startswith("init/") for k in one))]
   runs = {"one": one, "two_fit": train("maf", two, "fit", init, x=uneven)}

@@ -1,5 +1,5 @@
 """RealNVP and Glow builders: shared checks on tiny images, the dequantized bound, sampling,
-one network pass per coupling, ActNorm start, a short fit, errors."""
+one network pass per coupling, ActNorm start, a short fit, class-conditional flows, errors."""
 
 import numpy as np
 import pytest
@@ -169,6 +169,12 @@ def test_learned_prior_adds_one_prior_per_split():
      "Expected num_scales to be an int >= 1"),
     (tff.models.glow, dict(image_shape=[4, 4, 1], levels=1, depth=0),
      "Expected depth to be an int >= 1"),
+    (tff.models.glow, dict(image_shape=[4, 4, 1], levels=1, num_classes=0),
+     "Expected num_classes to be an int >= 1. Received: num_classes=0"),
+    (tff.models.realnvp, dict(image_shape=[4, 4, 1], num_classes=2.5),
+     "Expected num_classes to be an int >= 1. Received: num_classes=2.5"),
+    (tff.models.flowpp, dict(image_shape=[4, 4, 1], levels=1, num_classes=True),
+     "Expected num_classes to be an int >= 1. Received: num_classes=True"),
 ])
 def test_raises_on_bad_shapes_and_counts(builder, kwargs, match):
   with pytest.raises(ValueError, match=match):
@@ -182,3 +188,34 @@ def test_validate_args_rejects_non_integer_and_out_of_range_images():
     dist.log_prob(integer_images(2, 17) + 0.5)
   with pytest.raises(tf.errors.InvalidArgumentError, match=r"Expected x in \[0, 16\]"):
     dist.log_prob(integer_images(2, 17) + 17.)
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_shared_bijector_checks_of_a_class_conditional_flow(name):
+  dist = perturbed(name, num_bins=None, logit_alpha=None, num_classes=3)
+  z = tf.constant(np.random.default_rng(1).normal(size=[2, 3] + SHAPE), tf.float32)
+  labels = np.random.default_rng(2).integers(0, 3, [2, 3])
+  context = tff.conditioning.encode(dist, labels, tf.float32)
+  bijector_checks.check_bijector(dist.bijector, z, event_ndims=3,
+                                 kwargs=tff.models.bijector_kwargs(dist, context))
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_a_class_conditional_flow_starts_label_blind_and_then_depends_on_the_label(name):
+  dist = BUILDERS[name](num_bins=4, num_classes=3)
+  x, seed = integer_images(6, 4), tf.constant([1, 2])
+  tff.bijectors.initialize_act_norms(dist, x, conditional_input=tf.one_hot([0] * 6, 3))
+  start = [dist.log_prob(x, context=k, seed=seed) for k in range(3)]
+  np.testing.assert_allclose(start[1], start[0], atol=1e-5)  # Zero-initialised outputs.
+  np.testing.assert_allclose(start[2], start[0], atol=1e-5)
+  rng = np.random.default_rng(0)
+  for v in dist.trainable_variables:
+    v.assign_add(rng.normal(size=v.shape) * 0.1)
+  assert not np.allclose(dist.log_prob(x, context=0, seed=seed),
+                         dist.log_prob(x, context=1, seed=seed), atol=1e-3)
+
+
+def test_the_learned_prior_of_a_class_conditional_glow_sees_the_label():
+  dist = BUILDERS["glow_learned_prior"](num_bins=None, logit_alpha=None, num_classes=3)
+  priors = [b for b in tff.bijectors.walk.leaves(dist) if b.name.endswith("_prior")]
+  assert priors and all(p.conditional_event_shape == [3] for p in priors)

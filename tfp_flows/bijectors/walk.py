@@ -52,24 +52,34 @@ def leaves(flow):
   return [leaf for child in inner for leaf in leaves(child)]
 
 
-def push_inverse(flow, x, visit):
+def takes_context(bijector):
+  """Whether `bijector` takes a `conditional_input` (it has a `conditional_event_shape`)."""
+  return getattr(bijector, "conditional_event_shape", None) is not None
+
+
+def push_inverse(flow, x, visit, conditional_input=None):
   """`flow.inverse(x)`, run through chains and factor-outs one bijector at a time.
 
   `visit(bijector, x_in)` is called for every other bijector met on the way (leaves, and
   `tfb.Invert`s as a whole) with the input it sees, and returns that bijector's output, or
-  `None` for `bijector.inverse(x_in)`. ActNorm's data-dependent start uses it to initialise
-  each layer on what reaches it.
+  `None` for `bijector.inverse(x_in)` (given `conditional_input` when it `takes_context`).
+  ActNorm's data-dependent start uses it to initialise each layer on what reaches it.
   """
   bijector = bijector_of(flow)
   if is_chain(bijector):
     for inner in bijector.bijectors:
-      x = push_inverse(inner, x, visit)
+      x = push_inverse(inner, x, visit, conditional_input)
     return x
   if isinstance(bijector, factor_out.FactorOut):
     factored, rest = bijector.split(x)
-    return bijector.merge(factored, push_inverse(bijector.bijector, rest, visit))
+    return bijector.merge(factored,
+                          push_inverse(bijector.bijector, rest, visit, conditional_input))
   out = visit(bijector, x)
-  return bijector.inverse(x) if out is None else out
+  if out is not None:
+    return out
+  if conditional_input is not None and takes_context(bijector):
+    return bijector.inverse(x, conditional_input=conditional_input)
+  return bijector.inverse(x)
 
 
 def nested_kwargs(flow, kwargs_of):

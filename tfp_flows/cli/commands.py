@@ -26,7 +26,7 @@ def train(flags):
   view = _view(run)
   keras.utils.set_random_seed(flags.seed)
   flow = model_zoo.build(flags.model, run["size"], view.flow_event_shape, data.num_bins,
-                         flags.seed)
+                         flags.seed, run["num_classes"])
   model = tff.keras.FlowModel(flow, num_bins=view.flow_num_bins)
   jit_compile = (flags.model not in model_zoo.NO_JIT_COMPILE if flags.jit_compile is None
                  else flags.jit_compile)
@@ -39,7 +39,8 @@ def train(flags):
   done = training.checkpointed_epoch(backup_dir)
   _print_start(model, run, view, done, backup_dir)
   # A resumed run shuffles with another seed, not repeating the batches it began with.
-  batches = training.dataset(data, view, flags.batch_size, flags.seed + done)
+  batches = training.dataset(data, view, flags.batch_size, flags.seed + done,
+                             conditional=bool(run["num_classes"]))
   start = time.perf_counter()
   history = training.fit(model, batches, flags.steps, flags.steps_per_checkpoint, backup_dir,
                          _verbosity(flags.quiet))
@@ -72,10 +73,22 @@ def evaluate(flags):
   view = _view(run)
   model = tff.keras.load_model(runs.path(flags.workdir, runs.MODEL))
   draws, seed = _evaluation_noise(flags)
-  nll = evaluation.test_nll(model, view, data.test, draws, seed)
-  metrics = evaluation.summary(nll, view)
+  metrics = _test_metrics(model, view, run, data, draws, seed)
   print(f"{data.name} test set ({len(data.test)} examples): "
         f"{evaluation.describe(metrics, view)}")
+
+
+def _test_metrics(model, view, run, data, draws, seed):
+  """Test NLL and bits/dim (given the labels, with the likelihood classifier's accuracy,
+  for a conditional run)."""
+  if not run.get("num_classes"):
+    return evaluation.summary(evaluation.test_nll(model, view, data.test, draws, seed), view)
+  if data.test_labels is None:
+    raise ValueError(f"Expected labelled test data for the conditional run in the workdir. "
+                     f"Received: --data={data.describe()}, which has no labels")
+  nll = evaluation.test_nll(model, view, data.test, draws, seed, data.test_labels)
+  return {**evaluation.summary(nll, view),
+          "test_accuracy": evaluation.accuracy(model, data.test, data.test_labels, seed)}
 
 
 def _evaluation_noise(flags):
@@ -88,8 +101,8 @@ def _evaluation_noise(flags):
 
 def _finish(flags, model, view, run, data, history, fit_seconds):
   """Evaluates, then writes the model, samples and metrics and removes the checkpoint."""
-  nll = evaluation.test_nll(model, view, data.test, flags.eval_draws, flags.eval_seed)
-  metrics = {**evaluation.summary(nll, view), "steps_done": int(model.optimizer.iterations),
+  metrics = {**_test_metrics(model, view, run, data, flags.eval_draws, flags.eval_seed),
+             "steps_done": int(model.optimizer.iterations),
              "final_train_loss": (history.history.get("loss") or [None])[-1],
              "fit_seconds": fit_seconds, "num_test": len(data.test),
              "eval_draws": flags.eval_draws if data.is_image else 1, "eval_seed": flags.eval_seed}
@@ -117,9 +130,10 @@ def _check_training_flags(flags):
 
 def _run_record(flags, data):
   """The settings of the run, for run.json: what sample, evaluate and a resume need."""
-  model_zoo.check(flags.model, data)
+  model_zoo.check(flags.model, data, flags.conditional)
   size = model_zoo.settings(flags.model, **{k: flags[k].value for k in model_zoo.SIZE_SETTINGS})
   run = {"model": flags.model, "size": size, "data": data.name,
+         "num_classes": data.num_classes if flags.conditional else None,
          "data_description": data.describe(), "event_shape": data.event_shape,
          "num_bins": data.num_bins, "seed": flags.seed, "steps": flags.steps,
          "batch_size": flags.batch_size, "learning_rate": flags.learning_rate,
@@ -162,13 +176,25 @@ def _verbosity(quiet):
 def _write_samples(model, view, run, path, num_samples, temperature, seed):
   """Writes the PNG of `num_samples` samples at `temperature`; returns them (data space).
 
-  Defaults: 64 samples at temperature 0.7 for images, 1,000 at 1.0 for points.
+  Defaults: 64 samples at temperature 0.7 for images, 1,000 at 1.0 for points. A
+  conditional run draws `num_samples` (default 8) of each class, one row per class (the
+  returned array is class by class: `[K * num_samples, ...]`).
   """
   images = run["num_bins"] is not None
-  num_samples = num_samples or (64 if images else 1000)
+  num_classes = run.get("num_classes")
   temperature = (0.7 if images else 1.0) if temperature is None else temperature
-  samples = view.decode(model.sample(num_samples, temperature=temperature, seed=seed))
   title = f"{run['model']} on {os.path.basename(run['data'])}, temperature {temperature}"
+  if num_classes:
+    per_class = num_samples or 8
+    drawn = model.sample(per_class, context=np.arange(num_classes), temperature=temperature,
+                         seed=seed)  # [per_class, K, H, W, C]
+    samples = view.decode(np.swapaxes(np.asarray(drawn), 0, 1).reshape(
+        (num_classes * per_class,) + tuple(drawn.shape[2:])))
+    plots.image_grid(samples, run["num_bins"], path, title + ", one row per class",
+                     columns=per_class)
+    return samples
+  num_samples = num_samples or (64 if images else 1000)
+  samples = view.decode(model.sample(num_samples, temperature=temperature, seed=seed))
   if images:
     plots.image_grid(samples, run["num_bins"], path, title)
   else:

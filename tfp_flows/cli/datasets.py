@@ -3,7 +3,8 @@
 Names:
   moons, circles: 2-D points from scikit-learn (3,000 drawn with seed 0: 2,000 train,
     1,000 test), continuous.
-  digits: the 8x8 digits of `tff.data.digits` (1,438 train, 359 test), 17 levels.
+  digits: the 8x8 digits of `tff.data.digits` (1,438 train, 359 test), 17 levels, with
+    their labels 0-9 (for `--conditional`).
   npz:PATH[?key=NAME&test_key=NAME&test_fraction=F&channels_first=1]: integer images
     from a `.npz` or `.npy` file read by `tff.data.load_images`; the test split is the
     array `test_key` when given, else a fixed `test_fraction` (default 0.1) of `key`.
@@ -23,11 +24,15 @@ _NPZ_OPTIONS = ("key", "test_key", "test_fraction", "channels_first")
 
 @dataclasses.dataclass(frozen=True)
 class Data:
-  """A data set: `num_bins` levels for integer images, `None` for continuous points."""
+  """A data set: `num_bins` levels for integer images, `None` for continuous points;
+  integer class labels of the train and test examples when the data set has them."""
   name: str
   train: np.ndarray
   test: np.ndarray
   num_bins: int | None
+  train_labels: np.ndarray | None = None
+  test_labels: np.ndarray | None = None
+  num_classes: int | None = None
 
   @property
   def is_image(self):
@@ -50,8 +55,9 @@ def load(name):
   if name in ("moons", "circles"):
     return _points(name)
   if name == "digits":
-    return Data("digits", tff.data.digits("train"), tff.data.digits("test"),
-                tff.data.DIGITS_NUM_BINS)
+    (train, train_labels), (test, test_labels) = (
+        tff.data.digits(split, with_labels=True) for split in ("train", "test"))
+    return Data("digits", train, test, tff.data.DIGITS_NUM_BINS, train_labels, test_labels, 10)
   if name.startswith("npz:"):
     return _npz(name[len("npz:"):])
   raise ValueError(f"Expected --data in {NAMES}. Received: --data={name!r}")

@@ -15,11 +15,12 @@ import tfp_flows as tff
 _BATCH = 512
 
 
-def test_nll(model, view, x, draws, seed):
+def test_nll(model, view, x, draws, seed, labels=None):
   """Mean NLL of the data `x` in nats per example under the FlowModel `model`.
 
   It is of the data as they are (`View.log_prob`), whatever the flow sees: the
-  dequantization bound for images, the raw coordinates for points.
+  dequantization bound for images, the raw coordinates for points; given the `labels`
+  for a class-conditional flow.
   """
   if view.num_bins is None:
     draws = 1
@@ -27,8 +28,21 @@ def test_nll(model, view, x, draws, seed):
   for draw in range(draws):
     for start in range(0, len(x), _BATCH):
       batch_seed = [seed, draw * 100_000 + start // _BATCH]
-      totals.append(-tf.reduce_sum(_log_prob(model, view, x[start:start + _BATCH], batch_seed)))
+      batch_labels = None if labels is None else labels[start:start + _BATCH]
+      totals.append(-tf.reduce_sum(_log_prob(model, view, x[start:start + _BATCH], batch_seed,
+                                             batch_labels)))
   return float(tf.add_n(totals)) / (draws * len(x))
+
+
+def accuracy(model, x, labels, seed):
+  """The fraction of `x` whose `argmax_k log p(x | k)` is its label (one noise draw per
+  image, the same for every class)."""
+  hits = 0
+  for start in range(0, len(x), _BATCH):
+    per_class = model.log_prob_per_class(
+        tf.constant(x[start:start + _BATCH]), seed=tf.constant([seed, start // _BATCH]))
+    hits += int(np.sum(np.argmax(per_class, axis=-1) == labels[start:start + _BATCH]))
+  return hits / len(x)
 
 
 def summary(nll, view):
@@ -41,21 +55,22 @@ def summary(nll, view):
 
 def describe(metrics, view):
   """One line of the test metrics."""
-  line = f"test NLL {metrics['test_nll']:.6f} nats/example"
+  given = " given the label" if "test_accuracy" in metrics else ""
+  line = f"test NLL{given} {metrics['test_nll']:.6f} nats/example"
   if view.num_bins is None:
     line += f", {metrics['test_nats_per_dim']:.6f} nats/dim"
-  return line + f", {metrics['test_bits_per_dim']:.6f} bits/dim"
+  line += f", {metrics['test_bits_per_dim']:.6f} bits/dim"
+  if "test_accuracy" in metrics:
+    line += f"; classifying by argmax_k log p(x | k): accuracy {metrics['test_accuracy']:.4f}"
+  return line
 
 
-def _log_prob(model, view, x, seed):
-  """Log-densities of the data `x` under `model`, with noise drawn from `seed`."""
+def _log_prob(model, view, x, seed, labels=None):
+  """Log-densities of the data `x` (given `labels`) under `model`, with noise drawn from
+  `seed`."""
   x = tf.constant(x)
   if view.image_model:
-    kwargs = tff.models.bijector_kwargs(model.distribution, seed=tf.constant(seed, tf.int32))
-    if not kwargs:
-      raise ValueError(f"Expected an image flow that starts with a dequantization. "
-                       f"Received: {model.distribution.name!r}")
-    return model.distribution.log_prob(x, bijector_kwargs=kwargs)
+    return model.log_prob(x, labels, seed=tf.constant(seed, tf.int32))
   noise = None
   if view.flattens_images:
     noise = np.random.default_rng(seed).uniform(size=x.shape).astype(np.float32)

@@ -51,28 +51,39 @@ def defaults_of(setting):
                    if setting in size)
 
 
-def check(model, data):
-  """Raises ValueError when an image model is asked to fit points."""
+def check(model, data, conditional=False):
+  """Raises ValueError when an image model is asked to fit points, or a class-conditional
+  flow is asked of a vector model or of data without labels."""
   if model in IMAGE_MODELS and not data.is_image:
     raise ValueError(f"Expected image data (digits or npz:PATH) for --model={model}, or a "
                      f"vector model {VECTOR_MODELS}. Received: --data={data.describe()}")
+  if conditional and model not in IMAGE_MODELS:
+    raise ValueError(f"Expected an image model {IMAGE_MODELS} for --conditional (a class-"
+                     f"conditional flow). Received: --model={model}")
+  if conditional and data.num_classes is None:
+    raise ValueError("Expected labelled data (digits) for --conditional. Received: "
+                     f"--data={data.describe()}, which has no labels")
 
 
-def build(model, size, event_shape, num_bins, seed):
+def build(model, size, event_shape, num_bins, seed, num_classes=None):
   """The flow `model` of `size` (from `settings`) over `event_shape` (`View.flow_event_shape`).
 
-  `num_bins` is the data's number of levels, used by the image models' dequantization.
+  `num_bins` is the data's number of levels, used by the image models' dequantization;
+  `num_classes` makes an image model class-conditional.
   """
   if model == "glow":
     return tff.models.glow(event_shape, levels=size["levels"], depth=size["depth"],
-                           hidden_channels=size["hidden"], num_bins=num_bins, seed=seed)
+                           hidden_channels=size["hidden"], num_bins=num_bins,
+                           num_classes=num_classes, seed=seed)
   if model == "flowpp":
     return tff.models.flowpp(event_shape, num_bins=num_bins, levels=size["levels"],
                              depth=size["depth"], hidden_channels=size["hidden"],
-                             num_components=size["num_components"], seed=seed)
+                             num_components=size["num_components"], num_classes=num_classes,
+                             seed=seed)
   if model == "realnvp":
     return tff.models.realnvp(event_shape, num_scales=size["levels"], num_blocks=size["depth"],
-                              hidden_channels=size["hidden"], num_bins=num_bins)
+                              hidden_channels=size["hidden"], num_bins=num_bins,
+                              num_classes=num_classes)
   event_size = int(np.prod(event_shape))
   hidden_units = (size["hidden"], size["hidden"])
   if model == "mixture_cdf":

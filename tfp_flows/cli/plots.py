@@ -19,11 +19,12 @@ POINTS_SIZE = (1000, 450)
 _DENSITY_GRID = 200  # Points per side of the heat map.
 
 
-def image_grid(images, num_bins, path, title):
-  """Writes `images` `[N, H, W, C]` of levels `0..num_bins-1` as a square-ish grid."""
+def image_grid(images, num_bins, path, title, columns=None):
+  """Writes `images` `[N, H, W, C]` of levels `0..num_bins-1` as a grid, row by row:
+  `columns` images a row (default: square-ish)."""
   images = np.clip(np.asarray(images, np.float32) / (num_bins - 1), 0., 1.)
   count, height, width, channels = images.shape
-  cols = math.ceil(math.sqrt(count))
+  cols = columns or math.ceil(math.sqrt(count))
   rows = math.ceil(count / cols)
   grid = np.ones([rows * (height + 1) + 1, cols * (width + 1) + 1, channels], np.float32)
   for i, image in enumerate(images):

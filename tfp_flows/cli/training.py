@@ -31,11 +31,13 @@ def checkpointed_epoch(backup_dir):
     return 0
 
 
-def dataset(data, view, batch_size, seed):
-  """Endless shuffled batches of `data.train` as the flow sees them (`view.encode`)."""
+def dataset(data, view, batch_size, seed, conditional=False):
+  """Endless shuffled batches of `data.train` as the flow sees them (`view.encode`);
+  `(images, labels)` pairs for a class-conditional flow."""
   if data.is_image:
     batches = tff.data.image_dataset(data.train, batch_size, seed=seed, repeat=True,
-                                     drop_remainder=True)
+                                     drop_remainder=True,
+                                     labels=data.train_labels if conditional else None)
   else:
     batches = (tf.data.Dataset.from_tensor_slices(data.train)
                .shuffle(len(data.train), seed=seed).repeat().batch(batch_size, True))

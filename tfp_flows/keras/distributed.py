@@ -80,7 +80,7 @@ def fit_distributed(model, dataset, epochs=1, steps_per_epoch=None, verbose=1,
     backup = None if backup_dir is None else _Backup(model, strategy, backup_dir)
     done = 0 if backup is None else backup.restore()
     if flow_model.has_uninitialized_act_norm(model.distribution):
-      model.initialize(inputs.features(next(iter(dataset))))
+      model.initialize(*inputs.split(next(iter(dataset))))
   if steps_per_epoch is not None and done:  # The batches the finished epochs used.
     dataset = dataset.skip(done * steps_per_epoch)
   distributed = strategy.experimental_distribute_dataset(dataset)

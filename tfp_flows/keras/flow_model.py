@@ -9,6 +9,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_flows import bijectors
+from tfp_flows import conditioning
 from tfp_flows import distributions
 from tfp_flows import files
 from tfp_flows import metrics as flow_metrics
@@ -59,6 +60,12 @@ class FlowModel(keras.Model):
   `model(x)` is `log_prob(x)`, shape `[N]`. Uninitialised ActNorms are initialised by `fit`
   on its first batch (see `initialize`).
 
+  Conditional flows `p(x | c)` (built with `conditional_event_shape=[C]`, or `num_classes=K`
+  for class labels) train on batches `(x, context)` (`fit(x, c)`, or a dataset of pairs)
+  or `{"x": x, "context": c}`; `evaluate` takes the same, and `model((x, c))` is
+  `log_prob(x, context=c)`. An unconditional flow given a context, or a conditional one
+  given none, raises a `ValueError` (in `fit` too).
+
   Args:
     distribution: the flow, e.g. from `tff.models`. Build it (and this model) under
       `strategy.scope()` to train under a `tf.distribute` strategy.
@@ -94,25 +101,70 @@ class FlowModel(keras.Model):
     return [self.nll_tracker, self.bits_per_dim_tracker, self.nonfinite_examples_tracker,
             self.skipped_steps_tracker]
 
-  def call(self, x):
-    return self._distribution.log_prob(x)
+  @property
+  def conditional(self):
+    """Whether the flow is conditional: `log_prob`, `sample` and `fit` need a context."""
+    return conditioning.conditional_event_shape(self._distribution) is not None
 
-  def log_prob(self, x):
-    """`log p(x)`, shape `[N]`."""
-    return self._distribution.log_prob(x)
+  def call(self, data):
+    x, context = inputs.split(data)
+    return self.log_prob(x, context)
 
-  def sample(self, n, temperature=1.0, seed=None):
-    """`n` samples; `temperature < 1` shrinks the base sample towards its mean (Glow)."""
+  def log_prob(self, x, context=None, seed=None):
+    """`log p(x)`, or `log p(x | context)`, shape `[N]` for `x: [N, *event_shape]`.
+
+    `context`: `[N, C]` (one per example) or `[C]` (one for all); labels `[N]` or a scalar
+    for a class-conditional flow (`num_classes`). `seed`: a stateless seed of the
+    dequantization noise, for flows that have one (image flows).
+    """
+    kwargs = self._context_kwargs(context)
+    if seed is not None:
+      kwargs["seed"] = seed
+    return self._distribution.log_prob(x, **kwargs)
+
+  def log_prob_per_class(self, x, seed=None):
+    """`[N, K]`: `log p(x | k)` of every class of a class-conditional flow (see
+    `FlowDistribution.log_prob_per_class`); `argmax` over the last axis classifies `x`."""
+    if not isinstance(self._distribution, distributions.FlowDistribution):
+      raise ValueError("Expected a tff FlowDistribution built with num_classes. Received: "
+                       f"{type(self._distribution).__name__}")
+    return self._distribution.log_prob_per_class(x, seed=seed)
+
+  def sample(self, n, temperature=1.0, seed=None, context=None):
+    """`n` samples `[n, *event_shape]`; `temperature < 1` shrinks the base sample towards
+    its mean (Glow).
+
+    For a conditional flow: one context (`[C]`, or a scalar label) gives `[n, *event_shape]`
+    drawn given it; a batch of `M` contexts (`[M, C]`, labels `[M]`) gives `n` samples for
+    each, `[n, M, *event_shape]` (`sample(1, c)[0]` is one sample per context).
+    """
     if isinstance(self._distribution, distributions.FlowDistribution):
-      return self._distribution.sample(n, seed=seed, temperature=temperature)
+      return self._distribution.sample(n, seed=seed, temperature=temperature,
+                                       **self._context_kwargs(context))
     if temperature != 1.0:
       raise ValueError("Expected temperature=1.0 for a distribution that is not a "
                        f"tff FlowDistribution. Received: temperature={temperature!r}")
-    return self._distribution.sample(n, seed=seed)
+    return self._distribution.sample(n, seed=seed, **self._context_kwargs(context))
 
-  def initialize(self, x, force=False):
-    """Initialises the flow's ActNorms from the batch `x` (eagerly); returns how many."""
-    return bijectors.initialize_act_norms(self._distribution, x, force=force)
+  def initialize(self, x, context=None, force=False):
+    """Initialises the flow's ActNorms from the batch `x` (and its context, for a
+    conditional flow), eagerly; returns how many."""
+    x = tf.convert_to_tensor(x, self._dtype_of_flow)
+    encoded = conditioning.encode(self._distribution, context, self._dtype_of_flow)
+    if encoded is not None:
+      encoded = conditioning.broadcast_to_batch(encoded, tf.shape(x)[:1], x.shape[:1],
+                                                bool(self._distribution.num_classes))
+    return bijectors.initialize_act_norms(self._distribution, x, force=force,
+                                          conditional_input=encoded)
+
+  def _context_kwargs(self, context):
+    """`{"context": context}` for a FlowDistribution; other distributions take none."""
+    if isinstance(self._distribution, distributions.FlowDistribution):
+      return {} if context is None and not self.conditional else {"context": context}
+    if context is not None:
+      raise ValueError("Expected no context for a distribution that is not a tff "
+                       f"FlowDistribution. Received: a context for {self._distribution.name!r}")
+    return {}
 
   def get_config(self):
     flow_recipe = getattr(self._distribution, "recipe", None)
@@ -184,11 +236,10 @@ class FlowModel(keras.Model):
     by the total count and the optimizer sums the replicas' gradients, which is right for
     uneven (even empty) per-replica batches too.
     """
-    x = inputs.checked_features(data, self._event_shape, self._dtype_of_flow)
-    x, usable = guards.finite_rows(x, len(self._event_shape))
+    x, context, usable = self._checked_batch(data)
     variables = [v for v in self.flow_variables if v.trainable]
     with tf.GradientTape() as tape:
-      log_prob = self._distribution.log_prob(x)
+      log_prob = self.log_prob(x, context)
       loss, used = guards.nll_of_finite_rows(log_prob, usable)
       scaled_loss = self.optimizer.scale_loss(loss)
     grads = tape.gradient(scaled_loss, [v.value for v in variables])
@@ -198,10 +249,29 @@ class FlowModel(keras.Model):
     return self._update_metrics(log_prob, used)
 
   def test_step(self, data):
-    x = inputs.checked_features(data, self._event_shape, self._dtype_of_flow)
-    x, usable = guards.finite_rows(x, len(self._event_shape))
-    log_prob = self._distribution.log_prob(x)
+    x, context, usable = self._checked_batch(data)
+    log_prob = self.log_prob(x, context)
     return self._update_metrics(log_prob, usable & tf.math.is_finite(log_prob))
+
+  def _checked_batch(self, data):
+    """`(x, context, usable)` of a batch: checked, with the examples whose `x` or context
+    is not finite zeroed and marked unusable (`guards.finite_rows`)."""
+    x, context = inputs.split(data)
+    x = inputs.checked_x(x, self._event_shape, self._dtype_of_flow)
+    x, usable = guards.finite_rows(x, len(self._event_shape))
+    if context is None:
+      if self.conditional:  # Says so before any graph is built.
+        conditioning.encode(self._distribution, None, self._dtype_of_flow)
+      return x, None, usable
+    if not self.conditional:
+      conditioning.encode(self._distribution, context, self._dtype_of_flow)  # Raises.
+    context = tf.convert_to_tensor(context)
+    if context.dtype.is_floating:
+      event_rank = len(conditioning.context_event_shape(self._distribution))
+      context = tf.cast(context, self._dtype_of_flow)
+      context, finite = guards.finite_rows(context, event_rank)
+      usable &= finite
+    return x, context, usable
 
   def _update_metrics(self, log_prob, used):
     """Per-example means over the examples `used`, so epochs with a short last batch
@@ -223,8 +293,10 @@ class FlowModel(keras.Model):
     arguments.update(arguments.pop("kwargs", {}))
     x = arguments.get("x")
     inputs.check_not_empty(x)
+    if isinstance(x, tf.data.Dataset):  # Keras ignores `shuffle` there, and warns if True.
+      arguments.setdefault("shuffle", False)
     if has_uninitialized_act_norm(self._distribution):
-      self.initialize(inputs.first_batch(x, arguments.get("batch_size")))
+      self.initialize(*inputs.first_batch(x, arguments.get("y"), arguments.get("batch_size")))
     if self.optimizer is not None and not self.optimizer.built:
       # Slot variables made now, eagerly, not while the first step is traced: that
       # halves the first step's compile time.

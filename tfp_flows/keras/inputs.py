@@ -12,14 +12,34 @@ import numpy as np
 import tensorflow as tf
 
 
+def split(data):
+  """`(x, context)` of a batch: `x`, `(x,)`, `(x, context)` (Keras's `(x, y)`; a third
+  entry, Keras's sample weights, is refused), or `{"x": ..., "context": ...}` (context
+  optional), also inside a 1-tuple. `context` is `None` when the batch has none."""
+  if isinstance(data, (tuple, list)) and len(data) == 1:
+    data = data[0]
+  if isinstance(data, dict):
+    unknown = sorted(set(data) - {"x", "context"})
+    if "x" not in data or unknown:
+      raise ValueError('Expected a batch {"x": ..., "context": ...} (context optional). '
+                       f"Received: keys {sorted(data)}")
+    return data["x"], data.get("context")
+  if isinstance(data, (tuple, list)):
+    if len(data) > 2 and data[2] is not None:
+      raise ValueError("Expected batches (x,) or (x, context). Received: sample weights "
+                       "(a third entry); a flow's loss weighs every example alike")
+    return data[0], data[1]
+  return data, None
+
+
 def features(data):
-  """The `x` of a batch that may come as `(x,)` or `(x, y)`."""
-  return data[0] if isinstance(data, (tuple, list)) else data
+  """The `x` of a batch (see `split`)."""
+  return split(data)[0]
 
 
-def checked_features(data, event_shape, dtype):
-  """`x` of a batch, checked to be `[batch, *event_shape]` floats, in the flow's dtype."""
-  x = tf.convert_to_tensor(features(data))
+def checked_x(x, event_shape, dtype):
+  """`x` checked to be `[batch, *event_shape]` floats, cast to the flow's dtype."""
+  x = tf.convert_to_tensor(x)
   event_shape = tf.TensorShape(event_shape)
   expected = f"[batch, {', '.join(str(d) for d in event_shape)}]"
   if not x.dtype.is_floating:
@@ -48,11 +68,15 @@ def check_not_empty(x):
     raise ValueError(f"Expected at least one example. Received: x.shape={tuple(x.shape)}")
 
 
-def first_batch(x, batch_size):
-  """The first batch `fit` will see (for ActNorm's data-dependent start)."""
+def first_batch(x, y, batch_size):
+  """`(x, context)` of the first batch `fit` will see (for ActNorm's data-dependent start);
+  `y` is `fit`'s `y` (the context of array data)."""
   if isinstance(x, tf.data.Dataset):
-    return features(next(iter(x)))
-  return np.asarray(features(x))[:batch_size or 32]
+    return split(next(iter(x)))
+  if isinstance(x, dict):
+    x, y = split(x)
+  n = batch_size or 32
+  return np.asarray(x)[:n], None if y is None else np.asarray(y)[:n]
 
 
 @contextlib.contextmanager

@@ -5,6 +5,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_flows import bijectors
+from tfp_flows import conditioning
 from tfp_flows import distributions
 from tfp_flows import nn
 from tfp_flows import transformers
@@ -89,19 +90,10 @@ def bijector_kwargs(distribution, conditional_input=None, seed=None):
   `conditional_input` goes to every conditional layer (MAF/IAF with a conditional MADE,
   conditional couplings), `seed` to the dequantization (a stateless seed makes its noise
   reproducible). Use as `dist.log_prob(x, bijector_kwargs=bijector_kwargs(dist, c))` (and
-  in `sample`).
+  in `sample`); `dist.log_prob(x, context=c)` does the same with the context checked (and
+  class labels encoded).
   """
-  def kwargs_of(bijector):
-    kwargs = {}
-    if (conditional_input is not None
-        and getattr(bijector, "conditional_event_shape", None) is not None):
-      kwargs["conditional_input"] = conditional_input
-    if seed is not None and isinstance(bijector, (bijectors.UniformDequantization,
-                                                  bijectors.VariationalDequantization)):
-      kwargs["seed"] = seed
-    return kwargs
-
-  return bijectors.walk.nested_kwargs(distribution, kwargs_of)
+  return conditioning.bijector_kwargs(distribution, conditional_input, seed)
 
 
 def autoregressive_flow(layer_class, event_size, num_layers, hidden_units, transform,

@@ -12,8 +12,8 @@ from tfp_flows.models import recipe
 @recipe.builder
 def flowpp(image_shape, num_bins=256, levels=2, depth=4, hidden_channels=64,
            num_components=8, dequantization_layers=4, dequantization_hidden_channels=32,
-           learned_prior=True, logit_alpha=0.05, seed=None, dtype=tf.float32,
-           validate_args=False, name="flowpp"):
+           learned_prior=True, logit_alpha=0.05, num_classes=None, seed=None,
+           dtype=tf.float32, validate_args=False, name="flowpp"):
   """Flow++ (Ho et al. 2019) over `[H, W, C]` integer images of `num_bins` levels.
 
   Data to latent: `VariationalDequantization` (a conditional spline-coupling flow for the
@@ -37,6 +37,8 @@ def flowpp(image_shape, num_bins=256, levels=2, depth=4, hidden_channels=64,
       their width.
     learned_prior: Glow's learned prior for the factored-out channels.
     logit_alpha: alpha of the logit preprocessing.
+    num_classes: K for a class-conditional Flow++ (as in `glow`): the label reaches every
+      coupling network and the learned prior; the dequantizer sees only the image.
     seed: seed of the 1x1 convolutions' random rotations.
 
   References:
@@ -48,17 +50,19 @@ def flowpp(image_shape, num_bins=256, levels=2, depth=4, hidden_channels=64,
                      hidden_channels=hidden_channels)
   image_shape = image.checked_image_shape(image_shape, 2 ** levels, "levels")
   mixture = transformers.MixtureCDFLogit(num_components, affine=True)
+  context_shape = image.label_context(num_classes)
 
   def coupling(shape, tag):
     return bijectors.Coupling(shape, "channel", network="glow", transform=mixture,
-                              hidden_channels=hidden_channels, dtype=dtype,
+                              hidden_channels=hidden_channels,
+                              conditional_event_shape=context_shape, dtype=dtype,
                               validate_args=validate_args, name=f"{name}_{tag}_coupling")
 
   layers = image.multi_scale(image_shape, levels, depth, coupling, True, learned_prior, seed,
-                             dtype, validate_args, name)
+                             dtype, validate_args, name, context_shape)
   dequantization = bijectors.VariationalDequantization(
       num_bins, image_shape, num_layers=dequantization_layers,
       hidden_channels=dequantization_hidden_channels, dtype=dtype,
       validate_args=validate_args, name=f"{name}_dequantization")
   return image.image_flow(image_shape, layers, dequantization, logit_alpha, dtype,
-                         validate_args, name)
+                         validate_args, name, num_classes)

@@ -24,7 +24,8 @@ tfd = tfp.distributions
 
 @recipe.builder
 def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bins=256,
-            logit_alpha=0.05, dtype=tf.float32, validate_args=False, name="realnvp"):
+            logit_alpha=0.05, num_classes=None, dtype=tf.float32, validate_args=False,
+            name="realnvp"):
   """RealNVP (Dinh et al. 2017, section 4.1), data to latent at each scale:
 
   3 checkerboard couplings, squeeze, 3 channel couplings, factor out half the channels,
@@ -39,8 +40,12 @@ def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bin
     num_bins: K, the number of levels of the data (256 for 8-bit images); `None` for
       continuous data in [0, 1] (no dequantization).
     logit_alpha: alpha of the logit preprocessing; `None` feeds [0, 1] data to the flow.
+    num_classes: K for a class-conditional flow `p(x | k)`: its context is an integer
+      label in `[0, K)` (`log_prob(x, context=labels)`), one-hot encoded, and every
+      coupling network adds a learned map of it to its first layer; `None`: unconditional.
   """
   _parts.check_count(num_scales=num_scales, hidden_channels=hidden_channels)
+  context_shape = label_context(num_classes)
   image_shape = checked_image_shape(image_shape, 2 ** (num_scales - 1), "num_scales")
   last = [d // 2 ** (num_scales - 1) for d in image_shape[:2]]
   if last[0] * last[1] < 2:
@@ -51,8 +56,9 @@ def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bin
 
   def coupling(shape, mask, parity, tag):
     return bijectors.AffineCoupling(shape, mask, parity, hidden_channels=hidden_channels,
-                                    num_blocks=num_blocks, dtype=dtype,
-                                    validate_args=validate_args, name=f"{name}_{tag}")
+                                    num_blocks=num_blocks, conditional_event_shape=context_shape,
+                                    dtype=dtype, validate_args=validate_args,
+                                    name=f"{name}_{tag}")
 
   def scale(shape, index):
     """Data-to-latent list of the bijectors of scale `index` and the ones below it."""
@@ -74,13 +80,13 @@ def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bin
 
   return image_flow(image_shape, scale(image_shape, 0),
                      _uniform(num_bins, validate_args, name), logit_alpha, dtype,
-                     validate_args, name)
+                     validate_args, name, num_classes)
 
 
 @recipe.builder
 def glow(image_shape, levels=3, depth=8, hidden_channels=512, num_bins=256, logit_alpha=0.05,
-         lu_decomposed=True, learned_prior=False, seed=None, dtype=tf.float32,
-         validate_args=False, name="glow"):
+         lu_decomposed=True, learned_prior=False, num_classes=None, seed=None,
+         dtype=tf.float32, validate_args=False, name="glow"):
   """Glow (Kingma & Dhariwal 2018), data to latent at each level:
 
   squeeze, then `depth` steps of ActNorm -> invertible 1x1 conv -> affine coupling (channel
@@ -99,28 +105,33 @@ def glow(image_shape, levels=3, depth=8, hidden_channels=512, num_bins=256, logi
     num_bins, logit_alpha: as in `realnvp`.
     lu_decomposed: LU-parameterised 1x1 convolutions.
     learned_prior: Glow's learned prior for the factored-out channels.
+    num_classes: K for a class-conditional Glow (as in `realnvp`); the learned prior, when
+      on, is conditioned on the label too.
     seed: seed of the 1x1 convolutions' random rotations.
   """
   _parts.check_count(levels=levels, depth=depth, hidden_channels=hidden_channels)
   image_shape = checked_image_shape(image_shape, 2 ** levels, "levels")
+  context_shape = label_context(num_classes)
 
   def coupling(shape, tag):
     return bijectors.AffineCoupling(shape, "channel", network="glow",
-                                    hidden_channels=hidden_channels, dtype=dtype,
+                                    hidden_channels=hidden_channels,
+                                    conditional_event_shape=context_shape, dtype=dtype,
                                     validate_args=validate_args, name=f"{name}_{tag}_coupling")
 
   layers = multi_scale(image_shape, levels, depth, coupling, lu_decomposed, learned_prior,
-                       seed, dtype, validate_args, name)
+                       seed, dtype, validate_args, name, context_shape)
   return image_flow(image_shape, layers, _uniform(num_bins, validate_args, name),
-                     logit_alpha, dtype, validate_args, name)
+                     logit_alpha, dtype, validate_args, name, num_classes)
 
 
 def multi_scale(image_shape, levels, depth, coupling, lu_decomposed, learned_prior, seed,
-                dtype, validate_args, name):
+                dtype, validate_args, name, conditional_event_shape=None):
   """Glow's multi-scale flow, data to latent: at each level squeeze, then `depth` steps of
   ActNorm -> invertible 1x1 conv -> `coupling(shape, tag)`, then (but at the last level)
-  an optional `split_prior` and factor out half the channels; the rest goes a level down.
-  Returns the data-to-latent list of bijectors (a `tfb.Chain`'s order)."""
+  an optional `split_prior` (given `conditional_event_shape` contexts too) and factor out
+  half the channels; the rest goes a level down. Returns the data-to-latent list of
+  bijectors (a `tfb.Chain`'s order)."""
   rng = np.random.default_rng(seed)
 
   def step(shape, tag):
@@ -138,7 +149,8 @@ def multi_scale(image_shape, levels, depth, coupling, lu_decomposed, learned_pri
       layers += step(squeezed, f"l{index}_step{i}")
     if index < levels - 1:
       if learned_prior:
-        layers.append(split_prior(squeezed, dtype, validate_args, f"{name}_l{index}_prior"))
+        layers.append(split_prior(squeezed, dtype, validate_args, f"{name}_l{index}_prior",
+                                  conditional_event_shape))
       inner = tfb.Chain(level(squeezed[:2] + [squeezed[2] // 2], index + 1),
                         name=f"{name}_l{index + 1}")
       layers.append(bijectors.FactorOut(inner, squeezed, validate_args=validate_args,
@@ -149,7 +161,7 @@ def multi_scale(image_shape, levels, depth, coupling, lu_decomposed, learned_pri
   return level(image_shape, 0)
 
 
-def split_prior(event_shape, dtype, validate_args, name):
+def split_prior(event_shape, dtype, validate_args, name, conditional_event_shape=None):
   """Glow's learned prior of the factored-out channels, as a bijector with a standard base.
 
   The first `C // 2` channels (those `FactorOut` factors out, data side `x1`) get the prior
@@ -161,11 +173,13 @@ def split_prior(event_shape, dtype, validate_args, name):
   height, width, channels = event_shape
   factored = channels // 2
   network = nn.GlowPriorNetwork([height, width, channels - factored], params=2,
-                                output_channels=factored, dtype=tf.as_dtype(dtype).name,
-                                name=f"{name}_network")
+                                output_channels=factored,
+                                conditional_event_shape=conditional_event_shape,
+                                dtype=tf.as_dtype(dtype).name, name=f"{name}_network")
   return bijectors.Coupling(event_shape, "channel", parity=1, network=network,
-                            transform=transformers.Affine(), validate_args=validate_args,
-                            name=name)
+                            transform=transformers.Affine(),
+                            conditional_event_shape=conditional_event_shape,
+                            validate_args=validate_args, name=name)
 
 
 def _uniform(num_bins, validate_args, name):
@@ -176,10 +190,18 @@ def _uniform(num_bins, validate_args, name):
                                          name=f"{name}_dequantization")
 
 
+def label_context(num_classes):
+  """The one-hot context shape `[K]` of a class-conditional flow, or `None`."""
+  if num_classes is None:
+    return None
+  _parts.check_count(num_classes=num_classes)
+  return [int(num_classes)]
+
+
 def image_flow(image_shape, flow_layers, dequantization, logit_alpha, dtype, validate_args,
-                name):
+                name, num_classes=None):
   """`FlowDistribution` of a standard normal through `dequantization` (or none), the logit
-  and the data-to-latent `flow_layers`."""
+  and the data-to-latent `flow_layers`; with `num_classes`, its context is a class label."""
   layers = []  # tfb.Chain's inverse runs its list front to back: data side first.
   if dequantization is not None:
     layers.append(dequantization)
@@ -187,8 +209,10 @@ def image_flow(image_shape, flow_layers, dequantization, logit_alpha, dtype, val
     layers.append(bijectors.LogitPreprocessing(logit_alpha, validate_args=validate_args,
                                                name=f"{name}_logit"))
   base = tfd.Sample(tfd.Normal(tf.zeros([], dtype), tf.ones([], dtype)), image_shape)
-  return distributions.FlowDistribution(base, tfb.Chain(layers + flow_layers, name=name),
+  flow = distributions.FlowDistribution(base, tfb.Chain(layers + flow_layers, name=name),
                                         validate_args=validate_args, name=name)
+  flow.num_classes = None if num_classes is None else int(num_classes)
+  return flow
 
 
 def squeezed_shape(shape):

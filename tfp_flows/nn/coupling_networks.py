@@ -84,7 +84,15 @@ class CouplingMLP(keras.layers.Layer):
 
 
 class _ConvNet(keras.layers.Layer):
-  """Shared plumbing of the image conditioners: `[..., H, W, C] -> [..., H, W, C_out, params]`."""
+  """Shared plumbing of the image conditioners: `[..., H, W, C] -> [..., H, W, C_out, params]`.
+
+  A context image `[..., H, W, C']` is concatenated to the input's channels. A context
+  vector `[..., C']` (the same at every pixel; a one-hot class label) enters through a
+  dense layer added to the first layer's pre-activations, `h = conv(x) + W c`: a 3x3
+  convolution over constant channels would be the same map (but at the borders) with 9x
+  the weights. `_trunk(images, context_bias)` adds `context_bias` (`[N, 1, 1, width]` or
+  0) where it belongs.
+  """
 
   _needs_hidden = True
 
@@ -113,27 +121,52 @@ class _ConvNet(keras.layers.Layer):
     return self._conv(self.output_channels * self.params, kernel_initializer="zeros")
 
   @property
+  def _vector_context(self):
+    return self.conditional_event_shape is not None and len(self.conditional_event_shape) == 1
+
+  @property
   def input_channels(self):
-    """C plus the context's channels: what the first convolution sees."""
+    """C plus an image context's channels: what the first convolution sees."""
     return self.event_shape[-1] + (0 if self.conditional_event_shape is None
-                                   else self.conditional_event_shape[-1])
+                                   or self._vector_context else self.conditional_event_shape[-1])
+
+  def _context_layer(self, units, initializer):
+    """The dense map of a vector context to the first layer's `units` (else `None`)."""
+    if not self._vector_context:
+      return None
+    layer = keras.layers.Dense(units, use_bias=False, kernel_initializer=initializer,
+                               dtype=self.dtype_policy, name="context")
+    layer.build((None, self.conditional_event_shape[0]))
+    return layer
 
   def call(self, x, context=None):
     _check_context(self, context)
+    vector = None
     if context is not None:
       x, context = _broadcast_batch(x, context, 3, len(self.conditional_event_shape))
       context = tf.cast(context, x.dtype)
-      if len(self.conditional_event_shape) == 1:  # A vector: the same at every pixel.
-        context = tf.broadcast_to(context[..., tf.newaxis, tf.newaxis, :], tf.concat(
-            [tf.shape(x)[:-1], tf.shape(context)[-1:]], 0))
-      x = tf.concat([x, context], axis=-1)
+      if self._vector_context:
+        vector = tf.reshape(context, [-1, self.conditional_event_shape[0]])
+      else:
+        x = tf.concat([x, context], axis=-1)
     batch_shape = tf.shape(x)[:-3]
     images = tf.reshape(x, [-1, *self.event_shape[:2], self.input_channels])
     height, width, _ = self.event_shape
+
+    def trunk():
+      bias = 0. if vector is None else self.context_in(vector)[:, tf.newaxis, tf.newaxis, :]
+      return self._trunk(images, bias)
+
     # TF's CPU convolutions fail on an empty batch; an empty batch has an empty answer.
-    out = tf.cond(tf.shape(images)[0] > 0, lambda: self._trunk(images),
-                  lambda: tf.zeros([0, height, width, self.output_channels * self.params],
-                                   images.dtype))
+    # A batch size known when traced needs no cond (whose branches' shapes then differ,
+    # which TF's graph optimizer reports as an error line on every compiled step).
+    empty = lambda: tf.zeros([0, height, width, self.output_channels * self.params],
+                             images.dtype)
+    known = images.shape[0]
+    if known is None:
+      out = tf.cond(tf.shape(images)[0] > 0, trunk, empty)
+    else:
+      out = trunk() if known else empty()
     return tf.reshape(out, tf.concat(
         [batch_shape, [height, width, self.output_channels, self.params]], 0))
 
@@ -158,8 +191,9 @@ class CouplingResNet(_ConvNet):
     num_blocks: number of residual blocks.
     params: outputs per element.
     output_channels: C_out (default C).
-    conditional_event_shape: a context's shape, `[C']` (the same at every pixel) or
-      `[H, W, C']`, concatenated to the input's channels; `None` for none.
+    conditional_event_shape: a context's shape: `[C']`, the same at every pixel (a dense
+      map of it is added to the first layer), or `[H, W, C']`, concatenated to the
+      input's channels; `None` for none.
   """
 
   def __init__(self, event_shape, hidden_channels=64, num_blocks=2, params=2,
@@ -173,6 +207,7 @@ class CouplingResNet(_ConvNet):
     self.blocks = [(self._conv(self.hidden_channels), self._conv(self.hidden_channels))
                    for _ in range(self.num_blocks)]
     self.conv_out = self._zero_conv_out()
+    self.context_in = self._context_layer(self.hidden_channels, "glorot_uniform")
     self.build((None, *self.event_shape))
 
   def build(self, input_shape):
@@ -185,8 +220,8 @@ class CouplingResNet(_ConvNet):
     self.conv_out.build(hidden)
     self.built = True
 
-  def _trunk(self, x):
-    h = self.conv_in(x)
+  def _trunk(self, x, context_bias):
+    h = self.conv_in(x) + context_bias
     for first, second in self.blocks:
       h = h + second(tf.nn.relu(first(tf.nn.relu(h))))
     return self.conv_out(tf.nn.relu(h))
@@ -207,19 +242,20 @@ class GlowNetwork(_ConvNet):
     hidden_channels: width of both hidden layers (Glow: 512).
     params: outputs per element.
     output_channels: C_out (default C).
-    conditional_event_shape: a context's shape, `[C']` (the same at every pixel) or
-      `[H, W, C']`, concatenated to the input's channels; `None` for none.
+    conditional_event_shape: a context's shape: `[C']`, the same at every pixel (a dense
+      map of it is added to the first layer), or `[H, W, C']`, concatenated to the
+      input's channels; `None` for none.
   """
 
   def __init__(self, event_shape, hidden_channels=512, params=2, output_channels=None,
                conditional_event_shape=None, **kwargs):
     super().__init__(event_shape, hidden_channels, params, output_channels,
                      conditional_event_shape, **kwargs)
-    self.conv_in = self._conv(self.hidden_channels, activation="relu",
-                              kernel_initializer="he_normal")
+    self.conv_in = self._conv(self.hidden_channels, kernel_initializer="he_normal")
     self.conv_mid = self._conv(self.hidden_channels, size=1, activation="relu",
                                kernel_initializer="he_normal")
     self.conv_out = self._zero_conv_out()
+    self.context_in = self._context_layer(self.hidden_channels, "he_normal")
     self.build((None, *self.event_shape))
 
   def build(self, input_shape):
@@ -229,8 +265,8 @@ class GlowNetwork(_ConvNet):
     self.conv_out.build((None, height, width, self.hidden_channels))
     self.built = True
 
-  def _trunk(self, x):
-    return self.conv_out(self.conv_mid(self.conv_in(x)))
+  def _trunk(self, x, context_bias):
+    return self.conv_out(self.conv_mid(tf.nn.relu(self.conv_in(x) + context_bias)))
 
 
 def _conditional_shape(shape, ranks):
@@ -275,6 +311,8 @@ class GlowPriorNetwork(_ConvNet):
     event_shape: `[H, W, C]` of the input (the channels that go on).
     params: outputs per element (2: mean and raw log-scale).
     output_channels: C_out (the factored-out channels).
+    conditional_event_shape: as in `GlowNetwork`; a vector context's dense map (zero-
+      initialised) is added to the outputs, so a class shifts the prior's mean and scale.
   """
 
   _needs_hidden = False
@@ -284,6 +322,7 @@ class GlowPriorNetwork(_ConvNet):
     super().__init__(event_shape, 0, params, output_channels, conditional_event_shape,
                      **kwargs)
     self.conv_out = self._zero_conv_out()
+    self.context_in = self._context_layer(self.output_channels * self.params, "zeros")
     self.build((None, *self.event_shape))
 
   def build(self, input_shape):
@@ -291,8 +330,8 @@ class GlowPriorNetwork(_ConvNet):
     self.conv_out.build((None, height, width, self.input_channels))
     self.built = True
 
-  def _trunk(self, x):
-    return self.conv_out(x)
+  def _trunk(self, x, context_bias):
+    return self.conv_out(x) + context_bias
 
   def get_config(self):
     config = super().get_config()

@@ -115,7 +115,7 @@ class ActNorm(tfb.Bijector):
     return -self._forward_log_det_jacobian(x)
 
 
-def initialize_act_norms(flow, x, force=False):
+def initialize_act_norms(flow, x, force=False, conditional_input=None):
   """Initialises every `ActNorm` in `flow` from the data batch `x`; returns how many.
 
   `flow` is a bijector or a `TransformedDistribution` (its bijector is used). The batch is
@@ -124,7 +124,8 @@ def initialize_act_norms(flow, x, force=False):
   starts normalised given the layers before it. ActNorms already initialised (e.g.
   restored from a checkpoint) are kept unless `force=True`. Call it eagerly, once, before
   training; under a `tf.distribute` strategy call it in the cross-replica context on a
-  global batch.
+  global batch. A conditional flow needs the batch's `conditional_input` (what its
+  bijectors take, e.g. one-hot labels `[N, K]`).
   """
   if not tf.executing_eagerly():
     raise RuntimeError("Expected initialize_act_norms to run eagerly (outside tf.function).")
@@ -143,7 +144,7 @@ def initialize_act_norms(flow, x, force=False):
           f"ActNorm inside {type(bijector).__name__.lstrip('_')}; call its initialize(x)")
     return None
 
-  walk.push_inverse(flow, tf.convert_to_tensor(x), visit)
+  walk.push_inverse(flow, tf.convert_to_tensor(x), visit, conditional_input)
   return count
 
 
