@@ -31,7 +31,7 @@ CELL_TIMEOUT_S = 300
 def test_there_are_notebooks():
   assert [p.name for p in NOTEBOOKS] == [
       "1_mixture_cdf_flow.ipynb", "2_maf_iaf.ipynb", "3_realnvp.ipynb", "4_glow.ipynb",
-      "5_splines_and_flowpp.ipynb"]
+      "5_splines_and_flowpp.ipynb", "6_conditional_flows.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
