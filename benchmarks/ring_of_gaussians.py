@@ -39,24 +39,27 @@ every weight tensor, masked ones included, as PyTorch counts them), the gap aver
 the seeds and per seed, the test NLL, the train seconds per seed (including tracing) and
 the largest minibatch loss in the second half of training (a spike there means
 instability; "diverged" if a loss was not finite).
+
+The harness (training, the PyTorch subprocess, the options, the table) is `density_gap.py`'s,
+shared with `conditional_mixture.py`; this file has the target, its data and the models.
 """
 
-import argparse
 import inspect
-import json
-import math
-import subprocess
 import sys
-import time
 
 import numpy as np
 
+from benchmarks import density_gap
+
 NUM_MODES, RADIUS, SD = 8, 2.0, 0.2
 DATA_SEED, NUM_TRAIN, NUM_TEST = 20240, 20000, 20000
-EVAL_BATCH = 5000
 
 TF_MODELS = ("maf", "iaf", "mixture_cdf_flow", "nsf", "nsf_coupling")
 TORCH_MODELS = ("zuko_maf", "zuko_nsf", "nflows_maf")
+# The table's first line, up to the true test NLL, and what its "gap" is.
+TITLE = (f"ring of {NUM_MODES} Gaussians (radius {RADIUS}, sd {SD}): {NUM_TRAIN} train / "
+         f"{NUM_TEST} test points")
+GAP_NOTE = "test NLL - true test NLL (nats, estimates KL(p || q))"
 
 
 # ----------------------------------------------------------------------------- data (numpy)
@@ -66,13 +69,13 @@ def means():
   return RADIUS * np.stack([np.cos(angles), np.sin(angles)], -1)
 
 
-def ring_data(seed=DATA_SEED):
-  """(train, test), float32 `[20000, 2]` each, from one fixed generator."""
+def make_data(seed=DATA_SEED):
+  """((x_train,), (x_test,)), float32 `[20000, 2]` each, from one fixed generator."""
   rng = np.random.default_rng(seed)
   n = NUM_TRAIN + NUM_TEST
   x = means()[rng.integers(0, NUM_MODES, n)] + SD * rng.standard_normal((n, 2))
   x = x.astype(np.float32)
-  return x[:NUM_TRAIN], x[NUM_TRAIN:]
+  return (x[:NUM_TRAIN],), (x[NUM_TRAIN:],)
 
 
 def true_log_prob(x):
@@ -83,19 +86,10 @@ def true_log_prob(x):
   return top + np.log(np.exp(log_components - top[:, None]).sum(-1))
 
 
-def batch_indices(seed, steps, batch, n=NUM_TRAIN):
-  """The minibatch sequence of a seed, shared by every model (TF and PyTorch)."""
-  return np.random.default_rng([seed, 7]).integers(0, n, (steps, batch))
-
-
-def summary(losses, seconds, params, test_nll):
-  """Per-run record; the gap is filled in by the caller."""
-  losses = np.asarray(losses, np.float64)
-  finite = bool(np.all(np.isfinite(losses)))
-  return {"params": int(params), "test_nll": float(test_nll), "seconds": float(seconds),
-          "worst_second_half": float(np.max(losses[len(losses) // 2:])) if finite else math.inf,
-          "diverged": not finite or not np.isfinite(test_nll),
-          "final_loss": float(np.mean(losses[-100:]))}
+def score(log_q, test, true_nll):
+  """A run's gap: its test NLL less the true one."""
+  del test
+  return {"gap": float(-np.mean(log_q)) - true_nll}
 
 
 # ------------------------------------------------------------------------ TensorFlow models
@@ -116,46 +110,14 @@ def tf_builders():
   return builders
 
 
-def train_tf(dist, data, seed, steps, batch, lr):
-  """Adam(lr) on -mean log q of the seed's minibatches; returns `summary(...)`."""
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  x_train, x_test = data
-  variables = dist.trainable_variables
-  optimizer = tf.keras.optimizers.Adam(lr)
-
-  @tf.function
-  def train_step(x):
-    with tf.GradientTape() as tape:
-      loss = -tf.reduce_mean(dist.log_prob(x))
-    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-    return loss
-
-  log_prob = tf.function(dist.log_prob)
-  x = tf.constant(x_train)
-  losses = []
-  start = time.perf_counter()
-  for idx in batch_indices(seed, steps, batch):
-    losses.append(float(train_step(tf.gather(x, idx))))
-    if not math.isfinite(losses[-1]):
-      break
-  seconds = time.perf_counter() - start
-  test_nll = -np.mean(np.concatenate(
-      [log_prob(x_test[i:i + EVAL_BATCH]).numpy() for i in range(0, len(x_test), EVAL_BATCH)]))
-  params = sum(int(np.prod(v.shape)) for v in variables)
-  return summary(losses, seconds, params, test_nll)
-
-
-def run_tf(name, builder, data, seed, args):
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  del name
-  tf.keras.utils.set_random_seed(seed)
-  return train_tf(builder(seed), data, seed, args.steps, args.batch, args.lr)
+def tf_log_prob(dist, x):
+  return dist.log_prob(x)
 
 
 # --------------------------------------------------------------------------- PyTorch models
 
 def torch_builders():
-  """{name: builder()} of the PyTorch flows that import; each returns `log_prob(x)`."""
+  """{name: builder()} of the PyTorch flows that import; each returns `(flow, log_prob(x))`."""
   builders = {}
   try:
     import zuko  # pylint: disable=import-outside-toplevel
@@ -180,147 +142,5 @@ def torch_builders():
   return builders
 
 
-def run_torch(name, builder, data, seed, args):
-  import torch  # pylint: disable=import-outside-toplevel
-  del name
-  if args.threads:
-    torch.set_num_threads(args.threads)
-  torch.manual_seed(seed)
-  flow, log_prob = builder()
-  optimizer = torch.optim.Adam(flow.parameters(), lr=args.lr)
-  x_train, x_test = (torch.as_tensor(x) for x in data)
-  flow.train()
-  losses = []
-  start = time.perf_counter()
-  for idx in batch_indices(seed, args.steps, args.batch):
-    loss = -log_prob(x_train[torch.as_tensor(idx)]).mean()
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    losses.append(loss.item())
-    if not math.isfinite(losses[-1]):
-      break
-  seconds = time.perf_counter() - start
-  flow.eval()
-  with torch.no_grad():
-    test_nll = -torch.cat([log_prob(x_test[i:i + EVAL_BATCH])
-                           for i in range(0, len(x_test), EVAL_BATCH)]).double().mean().item()
-  params = sum(p.numel() for p in flow.parameters())
-  return summary(losses, seconds, params, test_nll)
-
-
-# ---------------------------------------------------------------------------------- driver
-
-def torch_in_process():
-  try:
-    import torch  # pylint: disable=import-outside-toplevel,unused-import
-    return True
-  except ImportError:
-    return False
-
-
-def run_all(names, runner, builders, data, true_nll, args, results):
-  for name in names:
-    if name not in builders:
-      print(f"skipped {name}: not available here", flush=True)
-      continue
-    for seed in args.seeds:
-      record = runner(name, builders[name], data, seed, args)
-      record["gap"] = record["test_nll"] - true_nll
-      results.setdefault(name, {})[seed] = record
-      print(f"RESULT {json.dumps({'model': name, 'seed': seed, **record})}", flush=True)
-
-
-def run_torch_subprocess(names, args, results):
-  command = [args.torch_python, __file__, "--worker", f"--models={','.join(names)}",
-             f"--seeds={','.join(map(str, args.seeds))}", f"--steps={args.steps}",
-             f"--batch={args.batch}", f"--lr={args.lr}", f"--threads={args.threads or 0}"]
-  print(f"running {', '.join(names)} under {args.torch_python}", flush=True)
-  process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-  for line in process.stdout:
-    print(line, end="", flush=True)
-    if line.startswith("RESULT "):
-      record = json.loads(line[len("RESULT "):])
-      results.setdefault(record.pop("model"), {})[record.pop("seed")] = record
-  if process.wait():
-    print(f"the PyTorch subprocess exited with status {process.returncode}", flush=True)
-
-
-def print_table(results, names, true_nll, args):
-  print(f"\nring of {NUM_MODES} Gaussians (radius {RADIUS}, sd {SD}): {NUM_TRAIN} train / "
-        f"{NUM_TEST} test points; true test NLL {true_nll:.4f} nats; {args.steps} steps of "
-        f"Adam {args.lr:g}, batch {args.batch}; seeds {args.seeds}")
-  per_seed = " ".join(f"{'s' + str(s):>7}" for s in args.seeds)
-  print(f"{'model':<18}{'params':>10}{'gap':>8} {per_seed}{'test NLL':>10}{'train s':>9}"
-        f"{'worst 2nd half':>16}")
-  for name in names:
-    if name not in results:
-      continue
-    runs = [results[name].get(s) for s in args.seeds]
-    done = [r for r in runs if r is not None]
-    gaps = " ".join(f"{r['gap']:7.3f}" if r and not r["diverged"] else f"{'div.':>7}"
-                    if r else f"{'-':>7}" for r in runs)
-    mean = lambda key: np.mean([r[key] for r in done])
-    worst = max(r["worst_second_half"] for r in done)
-    print(f"{name:<18}{done[0]['params']:>10,}{mean('gap'):8.3f} {gaps}{mean('test_nll'):10.4f}"
-          f"{mean('seconds'):9.1f}{worst:16.3f}")
-  print("gap = test NLL - true test NLL (nats, estimates KL(p || q)); train s: mean per seed.")
-
-
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--models", default=",".join(TF_MODELS + TORCH_MODELS))
-  parser.add_argument("--seeds", default="0,1")
-  parser.add_argument("--steps", type=int, default=3000)
-  parser.add_argument("--batch", type=int, default=256)
-  parser.add_argument("--lr", type=float, default=1e-3)
-  parser.add_argument("--quick", action="store_true", help="smoke run: 100 steps")
-  parser.add_argument("--torch_python", default=None,
-                      help="python of a venv with torch and zuko, used when torch does not "
-                           "import in this process")
-  parser.add_argument("--threads", type=int, default=0,
-                      help="intra-op threads for TF and PyTorch (0: their defaults)")
-  parser.add_argument("--json", default=None, help="also write the results to this file")
-  parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-  args = parser.parse_args()
-  args.seeds = [int(s) for s in args.seeds.split(",")]
-  if args.quick:
-    args.steps = 100
-  names = [n for n in args.models.split(",") if n]
-  unknown = set(names) - set(TF_MODELS + TORCH_MODELS)
-  if unknown:
-    parser.error(f"unknown models {sorted(unknown)}; choose from {TF_MODELS + TORCH_MODELS}")
-
-  data = ring_data()
-  true_nll = float(-np.mean(true_log_prob(data[1])))
-  results = {}
-  tf_names = [n for n in names if n in TF_MODELS]
-  torch_names = [n for n in names if n in TORCH_MODELS]
-  if args.worker:  # The PyTorch side, in its own venv: no TensorFlow here.
-    run_all(torch_names, run_torch, torch_builders(), data, true_nll, args, results)
-    return
-  if tf_names:
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    import tensorflow_probability as tfp  # pylint: disable=import-outside-toplevel
-    import keras  # pylint: disable=import-outside-toplevel
-    if args.threads:
-      tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    print(f"TF {tf.__version__}, TFP {tfp.__version__}, Keras {keras.__version__}", flush=True)
-    run_all(tf_names, run_tf, tf_builders(), data, true_nll, args, results)
-  if torch_names:
-    if torch_in_process():
-      run_all(torch_names, run_torch, torch_builders(), data, true_nll, args, results)
-    elif args.torch_python:
-      run_torch_subprocess(torch_names, args, results)
-    else:
-      print(f"skipped {', '.join(torch_names)}: torch does not import here and no "
-            "--torch_python was given", flush=True)
-  print_table(results, names, true_nll, args)
-  if args.json:
-    with open(args.json, "w") as f:
-      json.dump({"true_test_nll": true_nll, "steps": args.steps, "seeds": args.seeds,
-                 "results": results}, f, indent=1)
-
-
 if __name__ == "__main__":
-  main()
+  density_gap.main(sys.modules[__name__])
