@@ -15,6 +15,10 @@ import sys
 import time
 
 import numpy as np
+import pytest
+
+import tfp_flows as tff
+from tfp_flows.cli import runs
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY_GLOW = ["--model=glow", "--data=digits", "--levels=1", "--depth=1", "--hidden=8",
@@ -165,6 +169,40 @@ def test_conditional_needs_an_image_model_and_labelled_data(tmp_path):
   assert stderr.strip().splitlines()[-1] == (
       "python -m tfp_flows train: error: Expected an image model ('realnvp', 'glow', 'flowpp') "
       "for --conditional (a class-conditional flow). Received: --model=maf")
+
+
+def test_a_finished_run_is_kept_unless_overwrite_and_sample_writes_a_new_file(tmp_path):
+  workdir = str(tmp_path / "maf")
+  quick = ["--model=maf", "--data=moons", "--num_layers=1", "--hidden=8", "--steps=30",
+           "--nojit_compile", "--quiet"]
+  _, stdout, _ = cli("train", f"--workdir={workdir}", *quick)
+  # --steps=30 with no --steps_per_checkpoint: one checkpoint interval of 30 (< 250).
+  assert read_json(os.path.join(workdir, "run.json"))["steps_per_checkpoint"] == 30
+  model_file = os.path.join(workdir, "model.keras")
+  before = os.path.getmtime(model_file)
+  returncode, _, stderr = finish(start("train", f"--workdir={workdir}", *quick),
+                                 expect_success=False)
+  assert returncode == 1 and "Traceback" not in stderr
+  assert "holds a finished run (model.keras, metrics.json); pass --overwrite" in stderr
+  assert os.path.getmtime(model_file) == before  # Untouched.
+  for _ in range(2):
+    cli("sample", f"--workdir={workdir}", "--num_samples=50")
+  assert sorted(f for f in os.listdir(workdir) if f.startswith("samples")) == [
+      "samples-1.png", "samples-2.png", "samples.png"]  # The training run's is kept.
+  cli("train", f"--workdir={workdir}", *quick, "--overwrite")
+  assert os.path.getmtime(model_file) > before
+
+
+@pytest.mark.parametrize("steps,given,interval", [
+    (3000, None, 250), (100, None, 100), (600, None, 200), (1000, None, 250),
+    (1009, None, 1009), (2 * 1009, None, 2 * 1009), (3000, 30, 30)])
+def test_the_checkpoint_interval_divides_the_steps(steps, given, interval):
+  assert runs.checkpoint_interval(steps, given) == interval
+
+
+def test_version_prints_the_package_version():
+  _, stdout, _ = cli("--version")
+  assert stdout.strip().splitlines()[-1] == f"tfp_flows {tff.__version__}"
 
 
 def test_an_unknown_model_is_a_one_line_error(tmp_path):

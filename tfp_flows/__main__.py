@@ -2,7 +2,7 @@
 
   train     trains --model on --data (resumes an interrupted run in DIR), then writes
             DIR/model.keras, DIR/samples.png, DIR/metrics.json and prints the test NLL.
-  sample    writes a PNG (--output, default DIR/samples.png) of the model in DIR.
+  sample    writes a PNG (--output, default a new DIR/samples-N.png) of the model in DIR.
   evaluate  prints the test NLL and bits/dim of the model in DIR, on the data it was
             trained on (or --data).
 

@@ -20,9 +20,11 @@ from tfp_flows.cli import training
 
 def train(flags):
   """Trains (or resumes) a run in `flags.workdir`; writes the model, samples and metrics."""
-  _check_training_flags(flags)
+  steps_per_checkpoint = runs.checkpoint_interval(flags.steps, flags.steps_per_checkpoint)
+  _check_training_flags(flags, steps_per_checkpoint)
+  runs.check_not_finished(flags.workdir, flags.overwrite)
   data = datasets.load(flags.data)
-  run = _run_record(flags, data)
+  run = _run_record(flags, data, steps_per_checkpoint)
   view = _view(run)
   keras.utils.set_random_seed(flags.seed)
   flow = model_zoo.build(flags.model, run["size"], view.flow_event_shape, data.num_bins,
@@ -42,7 +44,7 @@ def train(flags):
   batches = training.dataset(data, view, flags.batch_size, flags.seed + done,
                              conditional=bool(run["num_classes"]))
   start = time.perf_counter()
-  history = training.fit(model, batches, flags.steps, flags.steps_per_checkpoint, backup_dir,
+  history = training.fit(model, batches, flags.steps, steps_per_checkpoint, backup_dir,
                          _verbosity(flags.quiet))
   fit_seconds = time.perf_counter() - start
 
@@ -53,7 +55,7 @@ def sample(flags):
   """Writes a PNG (and optionally a .npy) of samples of the model in `flags.workdir`."""
   run = runs.read_run(flags.workdir)
   model = tff.keras.load_model(runs.path(flags.workdir, runs.MODEL))
-  output = flags.output or runs.path(flags.workdir, runs.SAMPLES)
+  output = flags.output or runs.new_samples_path(flags.workdir)
   samples = _write_samples(model, _view(run), run, output, flags.num_samples,
                            flags.temperature, flags.seed)
   print(f"wrote {len(samples)} samples to {output}")
@@ -117,18 +119,18 @@ def _finish(flags, model, view, run, data, history, fit_seconds):
         f"{runs.SAMPLES}, {runs.METRICS} in {flags.workdir}")
 
 
-def _check_training_flags(flags):
+def _check_training_flags(flags, steps_per_checkpoint):
   if flags.model not in model_zoo.MODELS:
     raise ValueError(f"Expected --model in {model_zoo.MODELS}. Received: --model={flags.model!r}")
-  if flags.steps % flags.steps_per_checkpoint:
+  if flags.steps % steps_per_checkpoint:
     raise ValueError(f"Expected --steps to be a multiple of --steps_per_checkpoint. Received: "
-                     f"--steps={flags.steps}, --steps_per_checkpoint={flags.steps_per_checkpoint}")
+                     f"--steps={flags.steps}, --steps_per_checkpoint={steps_per_checkpoint}")
   if not flags.learning_rate > 0:
     raise ValueError(f"Expected --learning_rate > 0. "
                      f"Received: --learning_rate={flags.learning_rate}")
 
 
-def _run_record(flags, data):
+def _run_record(flags, data, steps_per_checkpoint):
   """The settings of the run, for run.json: what sample, evaluate and a resume need."""
   model_zoo.check(flags.model, data, flags.conditional)
   size = model_zoo.settings(flags.model, **{k: flags[k].value for k in model_zoo.SIZE_SETTINGS})
@@ -137,7 +139,7 @@ def _run_record(flags, data):
          "data_description": data.describe(), "event_shape": data.event_shape,
          "num_bins": data.num_bins, "seed": flags.seed, "steps": flags.steps,
          "batch_size": flags.batch_size, "learning_rate": flags.learning_rate,
-         "steps_per_checkpoint": flags.steps_per_checkpoint}
+         "steps_per_checkpoint": steps_per_checkpoint}
   if not data.is_image:
     run["standardization"] = features.standardization(data.train)
     run["plot_limits"] = plots.limits_of(data.train)

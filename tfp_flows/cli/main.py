@@ -25,8 +25,14 @@ flags.DEFINE_string("data", "digits", "moons, circles, digits, or npz:PATH[?key=
                     "test_key=NAME&test_fraction=F&channels_first=1] for integer images in a "
                     ".npz/.npy file. evaluate uses the run's data unless given.")
 flags.DEFINE_integer("steps", 3000, "Optimizer steps in all.", lower_bound=1)
-flags.DEFINE_integer("steps_per_checkpoint", 250, "Steps per Keras epoch; a checkpoint is "
-                     "saved after each. Must divide --steps.", lower_bound=1)
+flags.DEFINE_integer("steps_per_checkpoint", None, "Steps per Keras epoch; a checkpoint is "
+                     "saved after each. Must divide --steps. Default: the largest divisor "
+                     "of --steps up to 250 (--steps itself when that would be under 10).",
+                     lower_bound=1)
+flags.DEFINE_boolean("overwrite", False, "train: replace the finished run in --workdir "
+                     "(without it, train refuses a workdir that holds one; an interrupted "
+                     "run resumes either way).")
+flags.DEFINE_boolean("version", False, "Print the tfp_flows version and exit.")
 flags.DEFINE_integer("batch_size", 64, "Training batch size.", lower_bound=1)
 flags.DEFINE_float("learning_rate", 1e-3, "Adam's initial learning rate, cosine-decayed to 0.")
 flags.DEFINE_integer("seed", 0, "Seed of the weights, the batches and the samples.",
@@ -62,7 +68,8 @@ flags.DEFINE_integer("num_samples", None, "Samples to draw (default 64 for image
                      "points; per class for a conditional run, default 8).", lower_bound=1)
 flags.DEFINE_float("temperature", None, "Sampling temperature (default 0.7 for images, 1.0 "
                    "for points).", lower_bound=0.)
-flags.DEFINE_string("output", None, "PNG of the samples (default DIR/samples.png).")
+flags.DEFINE_string("output", None, "PNG of the samples (default: a new DIR/samples-N.png; "
+                    "the training run's DIR/samples.png is kept).")
 flags.DEFINE_string("output_npy", None, "Also save the samples to this .npy file.")
 
 FLAGS = flags.FLAGS
@@ -70,6 +77,10 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   """Runs the command in `argv`; prints a one-line error and returns 1 when it fails."""
+  if FLAGS.version:
+    from tfp_flows import __version__  # pylint: disable=import-outside-toplevel
+    print(f"tfp_flows {__version__}")
+    return 0
   command = argv[1] if len(argv) == 2 else None
   try:
     if command not in COMMANDS:

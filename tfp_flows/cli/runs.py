@@ -33,6 +33,34 @@ def read_json(file_path):
     return json.load(f)
 
 
+def check_not_finished(workdir, overwrite):
+  """Raises ValueError when `workdir` holds a finished run (a model and no checkpoint)
+  unless `overwrite`: train would otherwise silently replace it."""
+  finished = (os.path.isfile(path(workdir, MODEL)) and os.path.isfile(path(workdir, METRICS))
+              and not os.path.isdir(path(workdir, BACKUP)))
+  if finished and not overwrite:
+    raise ValueError(f"Expected a new or interrupted run in --workdir. Received: "
+                     f"--workdir={workdir}, which holds a finished run ({MODEL}, {METRICS}); "
+                     "pass --overwrite to train it again, or choose another --workdir")
+
+
+def new_samples_path(workdir):
+  """`workdir/samples-N.png` for the smallest N >= 1 not taken."""
+  n = 1
+  while os.path.exists(path(workdir, f"samples-{n}.png")):
+    n += 1
+  return path(workdir, f"samples-{n}.png")
+
+
+def checkpoint_interval(steps, given):
+  """`given`, or the largest divisor of `steps` up to 250 (`steps` itself when that
+  divisor is under 10: a prime number of steps is checkpointed only at the end)."""
+  if given is not None:
+    return given
+  divisor = max(d for d in range(1, min(steps, 250) + 1) if steps % d == 0)
+  return steps if divisor < 10 else divisor
+
+
 def read_run(workdir):
   """The run record of `workdir`; FileNotFoundError when it holds no trained model."""
   for name in (RUN, MODEL):
