@@ -154,3 +154,11 @@ def bijector_kwargs(flow, conditional_input=None, seed=None):
 def _shape_of(value):
   shape = getattr(value, "shape", None)
   return list(np.shape(value)) if shape is None else tf.TensorShape(shape).as_list()
+
+
+__all__ = ["bijector_kwargs", "broadcast_to_batch", "conditional_event_shape",
+           "context_event_shape", "encode"]
+
+
+def __dir__():  # `dir(module)` lists the public names, not the imports (np, tf, ...).
+  return __all__

@@ -195,3 +195,11 @@ def _pick(archive, key, path):
   if key not in keys:
     raise ValueError(f"Expected key in {keys}. Received: key={key!r}")
   return archive[key]
+
+
+__all__ = ["DIGITS_NUM_BINS", "SPLITS", "digits", "image_dataset", "load_images",
+           "num_bins_of", "train_test_split"]
+
+
+def __dir__():  # `dir(module)` lists the public names, not the imports (np, tf, ...).
+  return __all__

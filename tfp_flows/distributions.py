@@ -184,3 +184,10 @@ def _checked_temperature(temperature):
     raise ValueError(f"Expected temperature to be a number >= 0. "
                      f"Received: temperature={temperature!r}")
   return float(value)
+
+
+__all__ = ["FlowDistribution"]
+
+
+def __dir__():  # `dir(module)` lists the public names, not the imports (np, tf, ...).
+  return __all__

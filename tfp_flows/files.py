@@ -45,3 +45,10 @@ def write_text(path, text):
   with atomic_path(path) as partial:
     with open(partial, "w") as f:
       f.write(text)
+
+
+__all__ = ["atomic_path", "write_text"]
+
+
+def __dir__():  # `dir(module)` lists the public names, not the imports (np, tf, ...).
+  return __all__

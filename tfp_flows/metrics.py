@@ -38,3 +38,10 @@ def _num_dims(event_shape):
     raise ValueError(f"Expected an event shape of positive sizes. "
                      f"Received: event_shape={list(event_shape)}")
   return float(np.prod(shape))
+
+
+__all__ = ["bits_per_dim", "nats_per_dim"]
+
+
+def __dir__():  # `dir(module)` lists the public names, not the imports (np, tf, ...).
+  return __all__
