@@ -82,8 +82,14 @@ def test_glow_on_digits_resumes_after_a_kill_then_samples_and_evaluates(tmp_path
   assert 1 <= first_epoch < 10
   epochs = [int(e) for e in re.findall(r"^Epoch (\d+)/10", stdout, re.MULTILINE)]
   assert epochs == list(range(first_epoch + 1, 11))
-  assert sorted(os.listdir(workdir)) == ["metrics.json", "model.keras", "run.json",
-                                         "samples.png"]  # The backup is gone.
+  assert sorted(os.listdir(workdir)) == ["log.csv", "loss.png", "metrics.json", "model.keras",
+                                         "run.json", "samples.png"]  # The backup is gone.
+  with open(os.path.join(workdir, "log.csv")) as f:
+    logged = [line.split(",")[0] for line in f.read().splitlines()[1:]]
+  # One row per epoch: those before the kill, then the resumed ones (an epoch logged by
+  # the killed run after its last checkpoint may appear twice).
+  assert sorted(set(int(e) for e in logged)) == list(range(10)), logged
+  assert png_size(os.path.join(workdir, "loss.png")) == (1000, 400)
   metrics = read_json(os.path.join(workdir, "metrics.json"))
   assert metrics["steps_done"] == 200  # The optimizer's step count was restored too.
   for key in ("test_nll", "test_nats_per_dim", "test_bits_per_dim"):
@@ -191,6 +197,8 @@ def test_a_finished_run_is_kept_unless_overwrite_and_sample_writes_a_new_file(tm
       "samples-1.png", "samples-2.png", "samples.png"]  # The training run's is kept.
   cli("train", f"--workdir={workdir}", *quick, "--overwrite")
   assert os.path.getmtime(model_file) > before
+  with open(os.path.join(workdir, "log.csv")) as f:
+    assert len(f.read().splitlines()) == 2  # The header and the new run's one epoch.
 
 
 @pytest.mark.parametrize("steps,given,interval", [

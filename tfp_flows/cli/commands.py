@@ -39,13 +39,15 @@ def train(flags):
 
   backup_dir = runs.path(flags.workdir, runs.BACKUP)
   done = training.checkpointed_epoch(backup_dir)
+  if not done and os.path.exists(runs.path(flags.workdir, runs.LOG)):
+    os.remove(runs.path(flags.workdir, runs.LOG))  # A new run (or --overwrite): a fresh log.
   _print_start(model, run, view, done, backup_dir)
   # A resumed run shuffles with another seed, not repeating the batches it began with.
   batches = training.dataset(data, view, flags.batch_size, flags.seed + done,
                              conditional=bool(run["num_classes"]))
   start = time.perf_counter()
   history = training.fit(model, batches, flags.steps, steps_per_checkpoint, backup_dir,
-                         _verbosity(flags.quiet))
+                         _verbosity(flags.quiet), runs.path(flags.workdir, runs.LOG))
   fit_seconds = time.perf_counter() - start
 
   _finish(flags, model, view, run, data, history, fit_seconds)
@@ -111,12 +113,14 @@ def _finish(flags, model, view, run, data, history, fit_seconds):
   model.save(runs.path(flags.workdir, runs.MODEL))
   _write_samples(model, view, run, runs.path(flags.workdir, runs.SAMPLES), None, None,
                  flags.seed)
+  plots.loss_curve(runs.path(flags.workdir, runs.LOG), run["steps_per_checkpoint"],
+                   runs.path(flags.workdir, runs.LOSS_PLOT), f"{run['model']} on {data.name}")
   runs.write_json(runs.path(flags.workdir, runs.METRICS), metrics)
   shutil.rmtree(runs.path(flags.workdir, runs.BACKUP), ignore_errors=True)
   print(f"{data.name} test set ({len(data.test)} examples): "
         f"{evaluation.describe(metrics, view)}")
   print(f"{metrics['steps_done']} steps, fit {fit_seconds:.0f} s; wrote {runs.MODEL}, "
-        f"{runs.SAMPLES}, {runs.METRICS} in {flags.workdir}")
+        f"{runs.SAMPLES}, {runs.METRICS}, {runs.LOSS_PLOT} in {flags.workdir}")
 
 
 def _check_training_flags(flags, steps_per_checkpoint):

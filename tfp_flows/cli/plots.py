@@ -6,6 +6,7 @@ Sizes are fixed: `IMAGE_GRID_SIZE` pixels for an image grid, `POINTS_SIZE` for a
 density heat map (`exp(log_prob)` on a grid) next to a scatter of samples.
 """
 
+import csv
 import math
 
 from matplotlib import figure as mpl_figure
@@ -16,6 +17,7 @@ from tfp_flows import files
 _DPI = 100
 IMAGE_GRID_SIZE = (600, 600)  # (width, height) in pixels.
 POINTS_SIZE = (1000, 450)
+LOSS_PLOT_SIZE = (1000, 400)
 _DENSITY_GRID = 200  # Points per side of the heat map.
 
 
@@ -35,6 +37,25 @@ def image_grid(images, num_bins, path, title, columns=None):
               interpolation="nearest")
   axis.set_axis_off()
   axis.set_title(title)
+  _save(figure, path)
+
+
+def loss_curve(log_path, steps_per_checkpoint, path, title):
+  """Writes the loss and bits/dim of the CSV `log_path` (Keras's `CSVLogger`: one row per
+  epoch of `steps_per_checkpoint` steps; of an epoch logged twice, by a run killed after
+  logging it but before its checkpoint, the last row counts) against the step."""
+  rows = {}
+  with open(log_path, newline="") as f:
+    for row in csv.DictReader(f):
+      rows[int(row["epoch"])] = row
+  steps = [(epoch + 1) * steps_per_checkpoint for epoch in sorted(rows)]
+  figure, (loss, bits) = _figure(LOSS_PLOT_SIZE, 2)
+  for axis, key, label in ((loss, "loss", "Keras's loss (NLL of what the flow sees, nats)"),
+                           (bits, "bits_per_dim", "bits/dim")):
+    axis.plot(steps, [float(rows[e][key]) for e in sorted(rows)], marker=".")
+    axis.set_xlabel("step")
+    axis.set_title(label)
+  figure.suptitle(title)
   _save(figure, path)
 
 

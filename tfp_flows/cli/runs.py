@@ -5,6 +5,8 @@
     workdir/model.keras    the trained FlowModel
     workdir/metrics.json   test NLL and bits/dim, training time
     workdir/samples.png    samples (an image grid, or a 2-D density and scatter)
+    workdir/log.csv        loss and bits/dim after every checkpoint interval (kept on resume)
+    workdir/loss.png       those, plotted against the step
 """
 
 import json
@@ -17,6 +19,8 @@ BACKUP = "backup"
 MODEL = "model.keras"
 METRICS = "metrics.json"
 SAMPLES = "samples.png"
+LOG = "log.csv"
+LOSS_PLOT = "loss.png"
 
 
 def path(workdir, name):

@@ -52,10 +52,15 @@ def compile_model(model, steps, learning_rate, jit_compile):
   model.compile(keras.optimizers.Adam(schedule), jit_compile=jit_compile)
 
 
-def fit(model, batches, steps, steps_per_checkpoint, backup_dir, verbose):
-  """Trains `model` up to `steps` optimizer steps in all; returns the Keras history."""
+def fit(model, batches, steps, steps_per_checkpoint, backup_dir, verbose, log_path):
+  """Trains `model` up to `steps` optimizer steps in all; returns the Keras history.
+
+  After every `steps_per_checkpoint` steps the loss and bits/dim are appended to the CSV
+  `log_path` (a resumed run appends to it).
+  """
   backup = keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True,
                                             delete_checkpoint=False)
+  log = keras.callbacks.CSVLogger(log_path, append=True)
   return model.fit(batches, epochs=steps // steps_per_checkpoint,
-                   steps_per_epoch=steps_per_checkpoint, callbacks=[backup], shuffle=False,
-                   verbose=verbose)
+                   steps_per_epoch=steps_per_checkpoint, callbacks=[backup, log],
+                   shuffle=False, verbose=verbose)
