@@ -1,6 +1,7 @@
 """flowpp: shared checks on its continuous part, the variational bound, integer samples,
 mixture-CDF couplings and a dequantizer that train, a short fit, errors."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -15,6 +16,10 @@ tfd = tfp.distributions
 
 
 def perturbed(dtype=tf.float32):
+  """Every weight moved off its start, the same at every run: with an unseeded start, about
+  1 draw in 50 maps some test points so far that the logit preprocessing saturates (x at
+  its bound, an ill-conditioned or infinite round trip)."""
+  keras.utils.set_random_seed(0)
   dist = tiny_models.build("flowpp", dtype=dtype)
   tff.bijectors.initialize_act_norms(dist, tf.cast(tiny_models.data("flowpp", 64), dtype))
   rng = np.random.default_rng(0)
