@@ -56,11 +56,12 @@ def fit(model, batches, steps, steps_per_checkpoint, backup_dir, verbose, log_pa
   """Trains `model` up to `steps` optimizer steps in all; returns the Keras history.
 
   After every `steps_per_checkpoint` steps the loss and bits/dim are appended to the CSV
-  `log_path` (a resumed run appends to it).
+  `log_path` (a resumed run appends to it), just before the checkpoint: a kill between the
+  two repeats that epoch's row after the resume rather than losing it.
   """
   backup = keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True,
                                             delete_checkpoint=False)
   log = keras.callbacks.CSVLogger(log_path, append=True)
   return model.fit(batches, epochs=steps // steps_per_checkpoint,
-                   steps_per_epoch=steps_per_checkpoint, callbacks=[backup, log],
+                   steps_per_epoch=steps_per_checkpoint, callbacks=[log, backup],
                    shuffle=False, verbose=verbose)
