@@ -208,6 +208,31 @@ def test_the_checkpoint_interval_divides_the_steps(steps, given, interval):
   assert runs.checkpoint_interval(steps, given) == interval
 
 
+def test_the_training_log_is_rewritten_whole_and_a_failed_write_keeps_it(tmp_path,
+                                                                          monkeypatch):
+  from tfp_flows.cli import plots, training  # pylint: disable=import-outside-toplevel
+  path = str(tmp_path / "log.csv")
+  log = training._CsvLog(path)  # pylint: disable=protected-access
+  log.on_epoch_end(0, {"loss": 3., "bits_per_dim": 2., "nonfinite_steps": 0.})
+  training._CsvLog(path).on_epoch_end(1, {"loss": 2.5, "bits_per_dim": 1.5})  # A resume.
+  with open(path) as f:
+    before = f.read()
+  assert before == "epoch,loss,bits_per_dim\n0,3.0,2.0\n1,2.5,1.5\n"
+
+  def disk_full(*args, **kwargs):
+    raise OSError(28, "No space left on device")
+
+  monkeypatch.setattr(os, "replace", disk_full)
+  with pytest.raises(OSError):
+    log.on_epoch_end(2, {"loss": 2., "bits_per_dim": 1.})
+  monkeypatch.undo()
+  with open(path) as f:
+    assert f.read() == before
+  assert sorted(os.listdir(tmp_path)) == ["log.csv"]  # No temporary file left behind.
+  plots.loss_curve(path, 10, str(tmp_path / "loss.png"), "test")
+  assert png_size(str(tmp_path / "loss.png")) == (1000, 400)
+
+
 def test_version_prints_the_package_version():
   _, stdout, _ = cli("--version")
   assert stdout.strip().splitlines()[-1] == f"tfp_flows {tff.__version__}"

@@ -41,7 +41,7 @@ def image_grid(images, num_bins, path, title, columns=None):
 
 
 def loss_curve(log_path, steps_per_checkpoint, path, title):
-  """Writes the loss and bits/dim of the CSV `log_path` (Keras's `CSVLogger`: one row per
+  """Writes the loss and bits/dim of the CSV `log_path` (`training.fit`'s: one row per
   epoch of `steps_per_checkpoint` steps; of an epoch logged twice, by a run killed after
   logging it but before its checkpoint, the last row counts) against the step."""
   rows = {}

@@ -52,16 +52,37 @@ def compile_model(model, steps, learning_rate, jit_compile):
   model.compile(keras.optimizers.Adam(schedule), jit_compile=jit_compile)
 
 
+class _CsvLog(keras.callbacks.Callback):
+  """One row per epoch (`epoch`, `loss`, `bits_per_dim`) in the CSV `path`, kept across
+  resumes. The whole file is rewritten to a temporary name and renamed after each epoch
+  (`tff.files.write_text`), so a kill never leaves half a row."""
+
+  COLUMNS = ("epoch", "loss", "bits_per_dim")
+
+  def __init__(self, path):
+    super().__init__()
+    self.path = path
+
+  def on_epoch_end(self, epoch, logs=None):
+    text = ",".join(self.COLUMNS) + "\n"
+    if os.path.exists(self.path):
+      with open(self.path) as f:
+        text = f.read()
+    logs = logs or {}
+    row = [str(epoch)] + [repr(float(logs[k])) for k in self.COLUMNS[1:]]
+    tff.files.write_text(self.path, text + ",".join(row) + "\n")
+
+
 def fit(model, batches, steps, steps_per_checkpoint, backup_dir, verbose, log_path):
   """Trains `model` up to `steps` optimizer steps in all; returns the Keras history.
 
-  After every `steps_per_checkpoint` steps the loss and bits/dim are appended to the CSV
-  `log_path` (a resumed run appends to it), just before the checkpoint: a kill between the
+  After every `steps_per_checkpoint` steps the loss and bits/dim are added to the CSV
+  `log_path` (a resumed run adds to it), just before the checkpoint: a kill between the
   two repeats that epoch's row after the resume rather than losing it.
   """
   backup = keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True,
                                             delete_checkpoint=False)
-  log = keras.callbacks.CSVLogger(log_path, append=True)
+  log = _CsvLog(log_path)
   return model.fit(batches, epochs=steps // steps_per_checkpoint,
                    steps_per_epoch=steps_per_checkpoint, callbacks=[log, backup],
                    shuffle=False, verbose=verbose)
