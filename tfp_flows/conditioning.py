@@ -26,6 +26,13 @@ def conditional_event_shape(flow):
 
   Raises:
     ValueError: when two bijectors of the flow take contexts of different shapes.
+
+  Example:
+    >>> flow = tff.models.maf(2, num_layers=1, hidden_units=[8], conditional_event_shape=[3])
+    >>> tff.conditioning.conditional_event_shape(flow)
+    [3]
+    >>> print(tff.conditioning.conditional_event_shape(tff.models.maf(2, num_layers=1)))
+    None
   """
   shapes = {tuple(leaf.conditional_event_shape) for leaf in bijectors.walk.leaves(flow)
             if bijectors.walk.takes_context(leaf)}
@@ -37,7 +44,16 @@ def conditional_event_shape(flow):
 
 def context_event_shape(flow):
   """The trailing shape of a context as the *user* passes it: `[]` for labels, `[C]` for
-  vectors, `None` for an unconditional flow."""
+  vectors, `None` for an unconditional flow.
+
+  Example:
+    >>> labels = tff.models.glow([4, 4, 1], levels=1, depth=1, hidden_channels=4, num_bins=4,
+    ...                          num_classes=3)
+    >>> tff.conditioning.context_event_shape(labels)  # the user passes scalar labels,
+    []
+    >>> tff.conditioning.conditional_event_shape(labels)  # the bijectors take one-hot vectors
+    [3]
+  """
   shape = conditional_event_shape(flow)
   if shape is None:
     return None
@@ -59,6 +75,15 @@ def encode(flow, context, dtype):
   Raises:
     ValueError: a context for an unconditional flow, none for a conditional one, a context
       of the wrong event shape or dtype, or (eagerly) a label outside `[0, K)`.
+
+  Example:
+    >>> flow = tff.models.glow([4, 4, 1], levels=1, depth=1, hidden_channels=4, num_bins=4,
+    ...                        num_classes=3)
+    >>> tff.conditioning.encode(flow, [0, 2], tf.float32).numpy()  # labels, one-hot encoded
+    array([[1., 0., 0.], [0., 0., 1.]], dtype=float32)
+    >>> tff.conditioning.encode(flow, [3], tf.float32)
+    Traceback (most recent call last):
+    ValueError: Expected class labels in [0, 3) (num_classes=3). Received: context holding 3
   """
   shape = conditional_event_shape(flow)
   num_classes = getattr(flow, "num_classes", None)
@@ -116,6 +141,11 @@ def broadcast_to_batch(context, batch_shape, x_shape, labels=False):
   Raises:
     ValueError: when the static batch shapes cannot broadcast to x's (`labels`: the
       context was class labels, which the message then says).
+
+  Example:
+    >>> context = tf.constant([1., 2.])  # one context for a batch of 3 examples
+    >>> tff.conditioning.broadcast_to_batch(context, tf.constant([3]), [3]).shape
+    TensorShape([3, 2])
   """
   static_batch = context.shape[:-1]
   x_batch = tf.TensorShape(x_shape)
@@ -138,6 +168,15 @@ def bijector_kwargs(flow, conditional_input=None, seed=None):
   `conditional_input` (what the bijectors take: `encode`'s output) goes to every
   conditional leaf, `seed` to the dequantization (a stateless seed makes its noise
   reproducible).
+
+  Example:
+    >>> flow = tff.models.maf(2, num_layers=2, hidden_units=[8], conditional_event_shape=[1])
+    >>> c = tf.ones([3, 1])
+    >>> kwargs = tff.conditioning.bijector_kwargs(flow, conditional_input=c)
+    >>> kwargs["maf_0"]["conditional_input"] is c, sorted(kwargs)
+    (True, ['maf_0', 'maf_1'])
+    >>> tff.conditioning.bijector_kwargs(flow, seed=[1, 2])  # no dequantization to seed
+    {}
   """
   def kwargs_of(bijector):
     kwargs = {}

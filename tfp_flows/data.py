@@ -36,6 +36,14 @@ def digits(split="train", test_fraction=0.2, seed=0, with_labels=False):
   Raises:
     ValueError: for an unknown `split` or a `test_fraction` outside [0, 1].
     ImportError: when scikit-learn is not installed.
+
+  Example:
+    >>> train, test = tff.data.digits("train"), tff.data.digits("test")
+    >>> train.shape, test.shape, float(train.max()), tff.data.DIGITS_NUM_BINS
+    ((1438, 8, 8, 1), (359, 8, 8, 1), 16.0, 17)
+    >>> images, labels = tff.data.digits("test", with_labels=True)
+    >>> bool(np.array_equal(images, test)), labels.shape
+    (True, (359,))
   """
   if split not in SPLITS:
     raise ValueError(f"Expected split in {SPLITS}. Received: split={split!r}")
@@ -58,7 +66,13 @@ def digits(split="train", test_fraction=0.2, seed=0, with_labels=False):
 
 def train_test_split(images, test_fraction, seed=0):
   """`(train, test)`: a fixed permutation (`np.random.default_rng(seed)`) of `images` cut
-  so that "test" holds `round(len(images) * test_fraction)` of them."""
+  so that "test" holds `round(len(images) * test_fraction)` of them.
+
+  Example:
+    >>> train, test = tff.data.train_test_split(np.arange(10), test_fraction=0.3, seed=0)
+    >>> len(train), len(test), sorted(np.concatenate([train, test])) == list(range(10))
+    (7, 3, True)
+  """
   train, test = _split_order(len(images), test_fraction, seed)
   return images[train], images[test]
 
@@ -87,6 +101,16 @@ def load_images(path, key=None, channels_first=False):
     FileNotFoundError: when `path` does not exist.
     ValueError: for an `.npz` key that is missing or ambiguous, a rank other than 3 or 4,
       a non-numeric dtype, non-integer values or negative values.
+
+  Example:
+    >>> import os, tempfile
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(folder.name, "mnist_like.npz")
+    >>> np.savez(path, x_train=np.zeros([5, 28, 28], np.uint8))
+    >>> images = tff.data.load_images(path)  # [N, H, W] gets a channel axis
+    >>> images.shape, images.dtype, tff.data.num_bins_of(images)
+    ((5, 28, 28, 1), dtype('uint8'), 256)
+    >>> folder.cleanup()
   """
   path = os.fspath(path)
   if not os.path.isfile(path):
@@ -124,6 +148,12 @@ def num_bins_of(images):
   Returns:
     256 for a uint8 array (its full range, whatever values it holds), else
     `int(max(images)) + 1`.
+
+  Example:
+    >>> tff.data.num_bins_of(np.array([0, 3, 2]))  # max + 1
+    4
+    >>> tff.data.num_bins_of(np.zeros(3, np.uint8))  # uint8: the full range
+    256
   """
   images = np.asarray(images)
   if images.dtype == np.uint8:
@@ -152,6 +182,14 @@ def image_dataset(images, batch_size, shuffle=True, seed=0, repeat=False, drop_r
 
   Raises:
     ValueError: for images not of rank 4, `batch_size < 1` or a non-floating `dtype`.
+
+  Example:
+    >>> images = np.zeros([10, 2, 2, 1], np.uint8)
+    >>> dataset = tff.data.image_dataset(images, batch_size=4, shuffle=False)
+    >>> [tuple(batch.shape) for batch in dataset]
+    [(4, 2, 2, 1), (4, 2, 2, 1), (2, 2, 2, 1)]
+    >>> next(iter(dataset)).dtype
+    tf.float32
   """
   images = np.asarray(images)
   if images.ndim != 4:

@@ -38,6 +38,18 @@ class FlowDistribution(_tfp_private.TransformedDistribution):
   would list only `v`). So `isinstance(flow, tfd.TransformedDistribution)` is False, as
   for TFP's own non-composite transformed distributions; test `isinstance(flow,
   tff.distributions.FlowDistribution)` or `hasattr(flow, "bijector")` instead.
+
+  Example:
+    >>> flow = tff.models.maf(2, num_layers=1, hidden_units=[8])
+    >>> isinstance(flow, tff.distributions.FlowDistribution)
+    True
+    >>> # Temperature T pulls the base sample to the base's mean: z ~ N(0, T^2 I).
+    >>> samples = flow.sample(3, temperature=0.)
+    >>> bool(np.allclose(samples, flow.bijector.forward(tf.zeros([3, 2]))))
+    True
+    >>> x, log_prob = flow.experimental_sample_and_log_prob(4, temperature=0.7)
+    >>> bool(np.allclose(log_prob, flow.log_prob(x), atol=1e-5))  # under the model itself
+    True
   """
 
   recipe = None

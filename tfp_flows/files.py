@@ -22,6 +22,24 @@ def atomic_path(path):
 
   On an exception in the block the temporary file is removed and `path` is untouched.
   The temporary name keeps `path`'s suffix (".keras", ".weights.h5", ...), which Keras reads.
+
+  Example:
+    >>> import os, tempfile
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(folder.name, "samples.npy")
+    >>> with tff.files.atomic_path(path) as partial:
+    ...   np.save(partial, np.arange(3))
+    >>> np.load(path).tolist()
+    [0, 1, 2]
+    >>> try:  # an error in the block leaves the old file as it was
+    ...   with tff.files.atomic_path(path) as partial:
+    ...     np.save(partial, np.arange(5))
+    ...     raise RuntimeError("killed")
+    ... except RuntimeError:
+    ...   pass
+    >>> np.load(path).tolist(), os.listdir(os.path.dirname(path))
+    ([0, 1, 2], ['samples.npy'])
+    >>> folder.cleanup()
   """
   path = os.fspath(path)
   directory, name = os.path.split(os.path.abspath(path))
@@ -41,7 +59,17 @@ def atomic_path(path):
 
 
 def write_text(path, text):
-  """Writes `text` to `path` atomically."""
+  """Writes `text` to `path` atomically.
+
+  Example:
+    >>> import os, tempfile
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(folder.name, "metrics.json")
+    >>> tff.files.write_text(path, '{"bits_per_dim": 2.19}')
+    >>> open(path).read(), os.listdir(os.path.dirname(path))  # no temporary file left
+    ('{"bits_per_dim": 2.19}', ['metrics.json'])
+    >>> folder.cleanup()
+  """
   with atomic_path(path) as partial:
     with open(partial, "w") as f:
       f.write(text)

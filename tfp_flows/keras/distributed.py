@@ -68,6 +68,17 @@ def fit_distributed(model, dataset, epochs=1, steps_per_epoch=None, verbose=1,
     FloatingPointError: at the end of an epoch with a step whose update was skipped
       because its loss or gradients were not finite (the weights stay the last finite
       ones, and no checkpoint is written for that epoch).
+
+  Example:
+    >>> strategy = tf.distribute.get_strategy()  # e.g. a TPUStrategy, a multi-worker one
+    >>> with strategy.scope():
+    ...   model = tff.keras.FlowModel(tff.models.maf(2, num_layers=1, hidden_units=[4]))
+    ...   model.compile(keras.optimizers.Adam(1e-3))
+    >>> x = np.random.normal(size=[32, 2]).astype(np.float32)
+    >>> dataset = tf.data.Dataset.from_tensor_slices(x).batch(16, drop_remainder=True)
+    >>> history = tff.keras.fit_distributed(model, dataset, epochs=2, verbose=0)
+    >>> len(history["loss"]), all(np.isfinite(history["loss"]))
+    (2, True)
   """
   if getattr(model, "optimizer", None) is None:
     raise ValueError("Expected a compiled model: call model.compile(optimizer) under "

@@ -14,6 +14,18 @@ def load_model(filepath, compile=True):  # pylint: disable=redefined-builtin
   Keras reports a truncated archive as "File not found"; this says what is wrong: a missing
   file, a file that is not a complete `.keras` archive, or weights that do not fit the
   model its config describes (then nothing is returned, never a half-loaded model).
+
+  Example:
+    >>> import os, tempfile
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> model = tff.keras.FlowModel(tff.models.maf(2, num_layers=1, hidden_units=[4]))
+    >>> path = os.path.join(folder.name, "flow.keras")
+    >>> model.save(path)
+    >>> loaded = tff.keras.load_model(path)
+    >>> x = np.random.normal(size=[3, 2]).astype(np.float32)
+    >>> bool(np.allclose(loaded.log_prob(x), model.log_prob(x)))
+    True
+    >>> folder.cleanup()
   """
   filepath = os.fspath(filepath)
   if not os.path.exists(filepath):

@@ -41,6 +41,16 @@ def flowpp(image_shape, num_bins=256, levels=2, depth=4, hidden_channels=64,
       coupling network and the learned prior; the dequantizer sees only the image.
     seed: seed of the 1x1 convolutions' random rotations.
 
+  Example:
+    >>> flow = tff.models.flowpp([4, 4, 1], num_bins=4, levels=1, depth=1, hidden_channels=4,
+    ...                          num_components=2, dequantization_layers=1,
+    ...                          dequantization_hidden_channels=4)
+    >>> x = np.random.randint(0, 4, [2, 4, 4, 1]).astype(np.float32)
+    >>> tff.bijectors.initialize_act_norms(flow, x)
+    1
+    >>> flow.log_prob(x).shape  # the variational dequantization bound
+    TensorShape([2])
+
   References:
     Ho, Chen, Srinivas, Duan, Abbeel. Flow++: Improving Flow-Based Generative Models with
     Variational Dequantization and Architecture Design. ICML 2019.

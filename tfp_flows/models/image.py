@@ -43,6 +43,13 @@ def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bin
     num_classes: K for a class-conditional flow `p(x | k)`: its context is an integer
       label in `[0, K)` (`log_prob(x, context=labels)`), one-hot encoded, and every
       coupling network adds a learned map of it to its first layer; `None`: unconditional.
+
+  Example:
+    >>> flow = tff.models.realnvp([4, 4, 1], num_scales=2, hidden_channels=4, num_blocks=1,
+    ...                           num_bins=4)
+    >>> x = np.random.randint(0, 4, [2, 4, 4, 1]).astype(np.float32)  # integer levels
+    >>> flow.log_prob(x).shape, flow.sample(3).shape
+    (TensorShape([2]), TensorShape([3, 4, 4, 1]))
   """
   _parts.check_count(num_scales=num_scales, hidden_channels=hidden_channels)
   context_shape = label_context(num_classes)
@@ -108,6 +115,18 @@ def glow(image_shape, levels=3, depth=8, hidden_channels=512, num_bins=256, logi
     num_classes: K for a class-conditional Glow (as in `realnvp`); the learned prior, when
       on, is conditioned on the label too.
     seed: seed of the 1x1 convolutions' random rotations.
+
+  Example:
+    >>> flow = tff.models.glow([4, 4, 1], levels=2, depth=1, hidden_channels=4, num_bins=4)
+    >>> x = np.random.randint(0, 4, [8, 4, 4, 1]).astype(np.float32)
+    >>> tff.bijectors.initialize_act_norms(flow, x)  # once, before training
+    2
+    >>> bpd = tff.metrics.bits_per_dim(flow.log_prob(x), [4, 4, 1])
+    >>> bpd.shape, bool(tf.reduce_all(bpd > 0))
+    (TensorShape([8]), True)
+    >>> samples = flow.sample(2, temperature=0.7)  # levels in [0, 3]
+    >>> samples.shape, bool(tf.reduce_all((samples >= 0) & (samples <= 3)))
+    (TensorShape([2, 4, 4, 1]), True)
   """
   _parts.check_count(levels=levels, depth=depth, hidden_channels=hidden_channels)
   image_shape = checked_image_shape(image_shape, 2 ** levels, "levels")

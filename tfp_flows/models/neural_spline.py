@@ -43,6 +43,14 @@ def nsf(event_size, num_layers=5, hidden_units=(128, 128), num_bins=8, bound=5.0
       `maf`).
     base: "normal" or "logistic".
 
+  Example:
+    >>> flow = tff.models.nsf(2, num_layers=2, hidden_units=[8], num_bins=4, coupling=True)
+    >>> x = tf.random.normal([3, 2])
+    >>> # Zero-initialised networks: the flow starts as its standard normal base.
+    >>> bool(np.allclose(flow.log_prob(x), tfd.MultivariateNormalDiag(tf.zeros(2)).log_prob(x),
+    ...                  atol=1e-5))
+    True
+
   References:
     Durkan, Bekasov, Murray, Papamakarios. Neural Spline Flows. NeurIPS 2019.
     https://arxiv.org/abs/1906.04032

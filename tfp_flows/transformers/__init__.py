@@ -24,6 +24,14 @@ def get(transform, num_params=None):
   conditioner's output size per element), the spline's number of bins and the mixtures'
   number of components are the ones that use exactly that many parameters; without it, the
   defaults (8 bins, 5 components).
+
+  Example:
+    >>> type(tff.transformers.get("spline", num_params=11)).__name__
+    'RationalQuadraticSpline'
+    >>> tff.transformers.get("spline", num_params=11).num_params
+    11
+    >>> tff.transformers.get("mixture_cdf").num_params  # 5 components by default
+    15
   """
   if isinstance(transform, Transformer):
     return transform

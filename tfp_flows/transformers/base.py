@@ -14,7 +14,18 @@ alone.
 
 
 class Transformer:
-  """Base of the transformers: subclasses set `num_params` and the two `*_and_log_det`."""
+  """Base of the transformers: subclasses set `num_params` and the two `*_and_log_det`.
+
+  Example:
+    >>> class Shift(tff.transformers.Transformer):  # x = z + params[..., 0]
+    ...   num_params = 1
+    ...   def forward_and_log_det(self, z, params):
+    ...     return z + params[..., 0], tf.zeros_like(z)
+    ...   def inverse_and_log_det(self, x, params):
+    ...     return x - params[..., 0], tf.zeros_like(x)
+    >>> Shift().forward(tf.constant([1., 2.]), tf.constant([[1.], [1.]])).numpy()
+    array([2., 3.], dtype=float32)
+  """
 
   num_params = None
 

@@ -59,6 +59,17 @@ class RationalQuadraticSpline(base.Transformer):
     min_bin_size: float >= 0, lower bound of every bin's width and height;
       `num_bins * min_bin_size < 2 * bound`.
     min_slope: float in [0, 1), lower bound of the interior knot slopes.
+
+  Example:
+    >>> spline = tff.transformers.RationalQuadraticSpline(num_bins=4, bound=3.)
+    >>> spline.num_params
+    11
+    >>> z, params = tf.constant([-5., 0.5, 2.]), tf.random.normal([3, 11])
+    >>> x, log_det = spline.forward_and_log_det(z, params)
+    >>> float(x[0]), float(log_det[0])  # the identity outside [-3, 3]
+    (-5.0, 0.0)
+    >>> bool(np.allclose(spline.inverse(x, params), z, atol=1e-5))
+    True
   """
 
   def __init__(self, num_bins=8, bound=5.0, min_bin_size=1e-3, min_slope=1e-3):

@@ -24,6 +24,15 @@ class FactorOut(_one_pass.OnePassBijector):
 
   Keyword arguments of its methods (`bijector_kwargs`, e.g. a context) go to the inner
   bijector unchanged.
+
+  Example:
+    >>> inner = tfb.Scale(2.)  # the deeper levels act on the last 2 of 4 channels
+    >>> split = tff.bijectors.FactorOut(inner, [2, 2, 4], num_factored=2)
+    >>> x = tf.ones([1, 2, 2, 4])
+    >>> split.inverse(x)[0, 0, 0].numpy().tolist()  # the first 2 channels pass unchanged
+    [1.0, 1.0, 0.5, 0.5]
+    >>> round(float(split.inverse_log_det_jacobian(x, event_ndims=3)[0]), 4)  # 8 log(1/2)
+    -5.5452
   """
 
   def __init__(self, bijector, event_shape, num_factored=None, validate_args=False,

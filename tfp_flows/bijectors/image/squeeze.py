@@ -17,6 +17,15 @@ class Squeeze(tfb.Bijector):
   Args:
     factor: block size `f >= 2`; height and width must be divisible by it.
 
+  Example:
+    >>> squeeze = tff.bijectors.Squeeze(factor=2)
+    >>> x = tf.reshape(tf.range(16.), [1, 4, 4, 1])
+    >>> y = squeeze.forward(x)
+    >>> y.shape, y[0, 0, 0].numpy().tolist()
+    (TensorShape([1, 2, 2, 4]), [0.0, 1.0, 4.0, 5.0])
+    >>> bool(tf.reduce_all(squeeze.inverse(y) == x))
+    True
+
   References:
     Dinh, Sohl-Dickstein, Bengio. Density estimation using Real NVP. ICLR 2017.
     https://arxiv.org/abs/1605.08803

@@ -28,6 +28,14 @@ class LogitPreprocessing(tfb.Bijector):
     validate_args: with `True`, `inverse` fails with `InvalidArgumentError` unless every
       `x` is finite and in [0, 1].
 
+  Example:
+    >>> logit = tff.bijectors.LogitPreprocessing(alpha=0.05)
+    >>> x = tf.constant([0., 0.5, 1.])
+    >>> np.round(logit.inverse(x).numpy(), 4)  # finite at 0 and 1
+    array([-2.9444,  0.    ,  2.9444], dtype=float32)
+    >>> bool(np.allclose(logit.forward(logit.inverse(x)), x, atol=1e-6))
+    True
+
   References:
     Dinh, Sohl-Dickstein, Bengio. Density estimation using Real NVP. ICLR 2017, section 4.1.
     https://arxiv.org/abs/1605.08803
