@@ -19,6 +19,8 @@ import pytest
 
 import tfp_flows as tff
 from tfp_flows.cli import runs
+from tfp_flows.cli import startup
+from tests.cli import summaries_test
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY_GLOW = ["--model=glow", "--data=digits", "--levels=1", "--depth=1", "--hidden=8",
@@ -30,8 +32,10 @@ NLL = re.compile(r"test NLL (\S+) nats/example")
 
 
 def start(*args):
-  """Starts `python -m tfp_flows *args` from the repository root."""
-  env = {**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "2"}
+  """Starts `python -m tfp_flows *args` from the repository root, as a user would: without
+  TF_CPP_MIN_LOG_LEVEL (the CLI quiets TensorFlow's start-up itself)."""
+  env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+  env["PYTHONPATH"] = REPO
   return subprocess.Popen([sys.executable, "-m", "tfp_flows", *args], cwd=REPO, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -83,7 +87,11 @@ def test_glow_on_digits_resumes_after_a_kill_then_samples_and_evaluates(tmp_path
   epochs = [int(e) for e in re.findall(r"^Epoch (\d+)/10", stdout, re.MULTILINE)]
   assert epochs == list(range(first_epoch + 1, 11))
   assert sorted(os.listdir(workdir)) == ["log.csv", "loss.png", "metrics.json", "model.keras",
-                                         "run.json", "samples.png"]  # The backup is gone.
+                                         "run.json", "samples.png", "tensorboard"]  # No backup.
+  # TensorBoard: the killed run's and the resumed run's events continue one curve.
+  events = summaries_test.read_events(os.path.join(workdir, "tensorboard"))
+  assert sorted(set(step for step, _ in events["loss"])) == list(range(20, 201, 20))
+  assert events["samples"][-1] == (200, [32, 32, 32, 32, 1])  # 16 8x8 samples, 4 x 4.
   with open(os.path.join(workdir, "log.csv")) as f:
     logged = [line.split(",")[0] for line in f.read().splitlines()[1:]]
   # One row per epoch: those before the kill, then the resumed ones (an epoch logged by
@@ -116,7 +124,9 @@ def test_glow_on_digits_resumes_after_a_kill_then_samples_and_evaluates(tmp_path
 
 def test_maf_on_moons(tmp_path):
   workdir = str(tmp_path / "maf")
-  _, stdout, _ = cli("train", f"--workdir={workdir}", *TINY_MAF)
+  _, stdout, stderr = cli("train", f"--workdir={workdir}", *TINY_MAF)
+  # No TensorFlow start-up lines, no log lines of the run (its warnings included).
+  assert not [line for line in stderr.splitlines() if startup.STARTUP_LINE.match(line)], stderr
   metrics = read_json(os.path.join(workdir, "metrics.json"))
   assert metrics["steps_done"] == 300
   # Of the raw points: a Gaussian fit scores 1.0 nats/dim, the true density about 0.5.

@@ -15,6 +15,7 @@ from tfp_flows.cli import features
 from tfp_flows.cli import model_zoo
 from tfp_flows.cli import plots
 from tfp_flows.cli import runs
+from tfp_flows.cli import summaries
 from tfp_flows.cli import training
 
 
@@ -39,15 +40,20 @@ def train(flags):
 
   backup_dir = runs.path(flags.workdir, runs.BACKUP)
   done = training.checkpointed_epoch(backup_dir)
-  if not done and os.path.exists(runs.path(flags.workdir, runs.LOG)):
-    os.remove(runs.path(flags.workdir, runs.LOG))  # A new run (or --overwrite): a fresh log.
+  if not done:  # A new run (or --overwrite): fresh logs.
+    if os.path.exists(runs.path(flags.workdir, runs.LOG)):
+      os.remove(runs.path(flags.workdir, runs.LOG))
+    shutil.rmtree(runs.path(flags.workdir, runs.TENSORBOARD), ignore_errors=True)
   _print_start(model, run, view, done, backup_dir)
   # A resumed run shuffles with another seed, not repeating the batches it began with.
   batches = training.dataset(data, view, flags.batch_size, flags.seed + done,
                              conditional=bool(run["num_classes"]))
   start = time.perf_counter()
+  tensorboard_log = summaries.TensorBoardLog(runs.path(flags.workdir, runs.TENSORBOARD),
+                                             _sample_grid(view, run, flags.seed))
   history = training.fit(model, batches, flags.steps, steps_per_checkpoint, backup_dir,
-                         _verbosity(flags.quiet), runs.path(flags.workdir, runs.LOG))
+                         _verbosity(flags.quiet), runs.path(flags.workdir, runs.LOG),
+                         tensorboard_log)
   fit_seconds = time.perf_counter() - start
 
   _finish(flags, model, view, run, data, history, fit_seconds)
@@ -177,6 +183,25 @@ def _verbosity(quiet):
   if quiet:
     return 0
   return 1 if sys.stdout.isatty() else 2
+
+
+def _sample_grid(view, run, seed):
+  """For image runs, `model -> [1, height, width, C]`: TensorBoard's grid of samples at
+  temperature 0.7 from the latent draws of `seed` (one row per class when conditional)."""
+  if run["num_bins"] is None:
+    return None
+  num_classes = run.get("num_classes")
+
+  def sample_grid(model):
+    if num_classes:
+      drawn = model.sample(2, context=np.arange(num_classes), temperature=0.7, seed=seed)
+      images = view.decode(np.swapaxes(np.asarray(drawn), 0, 1).reshape(
+          (2 * num_classes,) + tuple(drawn.shape[2:])))
+      return summaries.image_grid(images, run["num_bins"], columns=2)
+    images = view.decode(model.sample(summaries.SAMPLES_PER_GRID, temperature=0.7, seed=seed))
+    return summaries.image_grid(images, run["num_bins"])
+
+  return sample_grid
 
 
 def _write_samples(model, view, run, path, num_samples, temperature, seed):

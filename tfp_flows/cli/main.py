@@ -1,7 +1,9 @@
 """The flags of `python -m tfp_flows` (usage: tfp_flows/__main__.py) and its dispatch.
 
 A command's failure (a bad flag value, data set, model or workdir) is one line on stderr
-and exit status 1, not a traceback.
+and exit status 1, not a traceback. Flags are parsed before TensorFlow loads (this module
+and `model_zoo` import neither TensorFlow nor Keras), so `--help`, `--version` and flag
+errors answer at once; the commands import it, quietly (`startup`).
 """
 
 import sys
@@ -9,10 +11,10 @@ import sys
 from absl import app
 from absl import flags
 
-from tfp_flows.cli import commands
 from tfp_flows.cli import model_zoo
+from tfp_flows.cli import startup
 
-COMMANDS = {"train": commands.train, "sample": commands.sample, "evaluate": commands.evaluate}
+COMMANDS = ("train", "sample", "evaluate")
 
 flags.DEFINE_string("workdir", None, "Directory of the run: run.json, backup/ (while "
                     "training), model.keras, metrics.json, samples.png.")
@@ -88,7 +90,9 @@ def main(argv):
                        f"Received: {' '.join(argv[1:]) or 'none'}")
     if not FLAGS.workdir:
       raise ValueError("Expected --workdir=DIR. Received: no --workdir")
-    COMMANDS[command](FLAGS)
+    with startup.quiet_start():
+      from tfp_flows.cli import commands  # pylint: disable=import-outside-toplevel
+    getattr(commands, command)(FLAGS)
   except (ValueError, OSError, ImportError) as error:
     program = " ".join(["python -m tfp_flows", *argv[1:2]])
     print(f"{program}: error: {error}", file=sys.stderr)

@@ -7,6 +7,7 @@
     workdir/samples.png    samples (an image grid, or a 2-D density and scatter)
     workdir/log.csv        loss and bits/dim after every checkpoint interval (kept on resume)
     workdir/loss.png       those, plotted against the step
+    workdir/tensorboard/   the same scalars and sample grids for TensorBoard (`summaries`)
 """
 
 import json
@@ -21,6 +22,7 @@ METRICS = "metrics.json"
 SAMPLES = "samples.png"
 LOG = "log.csv"
 LOSS_PLOT = "loss.png"
+TENSORBOARD = "tensorboard"
 
 
 def path(workdir, name):

@@ -73,16 +73,18 @@ class _CsvLog(keras.callbacks.Callback):
     tff.files.write_text(self.path, text + ",".join(row) + "\n")
 
 
-def fit(model, batches, steps, steps_per_checkpoint, backup_dir, verbose, log_path):
+def fit(model, batches, steps, steps_per_checkpoint, backup_dir, verbose, log_path,
+        tensorboard_log):
   """Trains `model` up to `steps` optimizer steps in all; returns the Keras history.
 
   After every `steps_per_checkpoint` steps the loss and bits/dim are added to the CSV
-  `log_path` (a resumed run adds to it), just before the checkpoint: a kill between the
-  two repeats that epoch's row after the resume rather than losing it.
+  `log_path` (a resumed run adds to it) and to `tensorboard_log` (a
+  `summaries.TensorBoardLog`), just before the checkpoint: a kill between them repeats that
+  epoch's row after the resume rather than losing it.
   """
   backup = keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True,
                                             delete_checkpoint=False)
   log = _CsvLog(log_path)
   return model.fit(batches, epochs=steps // steps_per_checkpoint,
-                   steps_per_epoch=steps_per_checkpoint, callbacks=[log, backup],
-                   shuffle=False, verbose=verbose)
+                   steps_per_epoch=steps_per_checkpoint,
+                   callbacks=[log, tensorboard_log, backup], shuffle=False, verbose=verbose)
