@@ -21,6 +21,8 @@ CASES = {
                         bound=3.)),
     "nsf_coupling": ("nsf", dict(event_size=VECTOR_SIZE, num_layers=2, hidden_units=[8],
                                  num_bins=4, bound=3., coupling=True)),
+    "nsf_standardized": ("nsf", dict(event_size=VECTOR_SIZE, num_layers=2, hidden_units=[8],
+                                     num_bins=4, bound=3., standardize=([1., -2.], [2., .5]))),
     "realnvp": ("realnvp", dict(image_shape=IMAGE, num_scales=2, hidden_channels=4,
                                 num_blocks=1, num_bins=IMAGE_BINS)),
     "glow": ("glow", dict(image_shape=IMAGE, levels=2, depth=2, hidden_channels=4,

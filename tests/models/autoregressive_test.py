@@ -18,7 +18,10 @@ BUILDERS = {
                                                                  hidden_units=(16,), **kw),
     "maf_mixture_normal_base": lambda **kw: tff.models.maf(
         2, num_layers=2, hidden_units=(16,), transform="mixture_cdf", num_components=3, **kw),
+    "maf_standardized": lambda **kw: tff.models.maf(
+        2, num_layers=2, hidden_units=(16,), standardize=STANDARDIZE, **kw),
 }
+STANDARDIZE = ([0.5, -1.], [2., 0.5])
 
 
 def perturb(dist, seed=0):
@@ -95,6 +98,36 @@ def test_short_fit_on_two_moons_is_stable_and_learns():
 def test_raises_on_bad_arguments(kwargs, match):
   with pytest.raises(ValueError, match=match):
     tff.models.maf(2, **kwargs)
+
+
+@pytest.mark.parametrize("builder,kwargs", [
+    (tff.models.maf, {}), (tff.models.iaf, {}), (tff.models.mixture_cdf_flow, {}),
+    (tff.models.nsf, {}), (tff.models.nsf, {"coupling": True})])
+def test_standardize_models_the_standardised_data_with_the_log_prob_of_the_data(builder,
+                                                                               kwargs):
+  shift, scale = np.array(STANDARDIZE[0]), np.array(STANDARDIZE[1])
+  plain = perturb(builder(2, seed=0, **kwargs))
+  standardized = builder(2, seed=0, standardize=STANDARDIZE, **kwargs)
+  for u, v in zip(plain.trainable_variables, standardized.trainable_variables):
+    v.assign(u)
+  x = np.random.default_rng(1).normal(size=(5, 2)) * 3.
+  np.testing.assert_allclose(standardized.log_prob(x),
+                             plain.log_prob((x - shift) / scale) - np.sum(np.log(scale)),
+                             rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(standardized.sample(4, seed=[2, 3]),
+                             plain.sample(4, seed=[2, 3]) * scale + shift, rtol=1e-5, atol=1e-5)
+  assert len(standardized.trainable_variables) == len(plain.trainable_variables)  # Fixed.
+
+
+@pytest.mark.parametrize("standardize,match", [
+    ((0., 1., 2.), "Expected standardize=\\(shift, scale\\), two numbers"),
+    (([0., 0., 0.], 1.), "of 1 or event_size=2 numbers each"),
+    ((0., [1., 0.]), "finite scales > 0"),
+    ((np.nan, 1.), "finite shift"),
+])
+def test_bad_standardize_raises(standardize, match):
+  with pytest.raises(ValueError, match=match):
+    tff.models.maf(2, standardize=standardize)
 
 
 def test_mixture_cdf_flow_raises_on_bad_components():

@@ -28,8 +28,10 @@ def train(flags):
   run = _run_record(flags, data, steps_per_checkpoint)
   view = _view(run)
   keras.utils.set_random_seed(flags.seed)
+  standardize = run.get("standardize")
   flow = model_zoo.build(flags.model, run["size"], view.flow_event_shape, data.num_bins,
-                         flags.seed, run["num_classes"])
+                         flags.seed, run["num_classes"],
+                         standardize and (standardize["shift"], standardize["scale"]))
   model = tff.keras.FlowModel(flow, num_bins=view.flow_num_bins)
   jit_compile = (flags.model not in model_zoo.NO_JIT_COMPILE if flags.jit_compile is None
                  else flags.jit_compile)
@@ -151,7 +153,9 @@ def _run_record(flags, data, steps_per_checkpoint):
          "batch_size": flags.batch_size, "learning_rate": flags.learning_rate,
          "steps_per_checkpoint": steps_per_checkpoint}
   if not data.is_image:
-    run["standardization"] = features.standardization(data.train)
+    # The flow standardises the points itself (the builders' `standardize`), so Keras's
+    # logs are of the points, like the final metrics.
+    run["standardize"] = features.standardization(data.train)
     run["plot_limits"] = plots.limits_of(data.train)
   return run
 
@@ -161,9 +165,6 @@ def _print_start(model, run, view, done, backup_dir):
   print(f"{run['model']} {run['size']} on {run['data_description']}: "
         f"{model.count_params():,} parameters, {run['steps']} steps of batch "
         f"{run['batch_size']}", flush=True)
-  if view.scale is not None:
-    print(f"Keras's loss is the NLL of the standardised points: subtract {view.log_det:.4f} "
-          "for that of the points", flush=True)
   if done:
     epochs = run["steps"] // run["steps_per_checkpoint"]
     print(f"Resuming from the checkpoint in {backup_dir} at epoch {done} of {epochs} "
@@ -171,7 +172,8 @@ def _print_start(model, run, view, done, backup_dir):
 
 
 def _view(run):
-  """How the run's flow sees its data (`features.View`)."""
+  """How the run's flow sees its data (`features.View`). A run recorded before the builders
+  took `standardize` has a "standardization" that the view applies; newer flows hold it."""
   standardization = run.get("standardization") or {}
   return features.View(tuple(run["event_shape"]), run["num_bins"],
                        run["model"] in model_zoo.IMAGE_MODELS,

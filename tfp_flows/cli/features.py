@@ -2,9 +2,11 @@
 
   image flows (realnvp, glow) on integer images: the images as they are (the flows
     dequantize them themselves).
-  vector flows (maf, iaf, mixture_cdf) on points: the points standardised with the
-    training set's mean and standard deviation, `y = (x - shift) / scale` (MAF reaches
-    0.57 nats/dim on two moons this way in 3,000 steps, 0.70 on the raw points).
+  vector flows (maf, iaf, mixture_cdf, nsf) on points: the points as they are; the flow
+    standardises them itself with the training set's mean and standard deviation (the
+    builders' `standardize`; MAF reaches 0.57 nats/dim on two moons this way in 3,000
+    steps, 0.70 without). Runs recorded before the builders took `standardize` have a
+    "standardization" in run.json, and their view standardises, `y = (x - shift) / scale`.
   vector flows on integer images: the images flattened and dequantized,
     `y = (x + u) / K - 0.5`, `u ~ U[0, 1)^D`, a density of data scaled to [0, 1) (the
     shift has no log-det), so `FlowModel(num_bins=K)` reports bits/dim of the images.

@@ -65,11 +65,13 @@ def check(model, data, conditional=False):
                      f"--data={data.describe()}, which has no labels")
 
 
-def build(model, size, event_shape, num_bins, seed, num_classes=None):
+def build(model, size, event_shape, num_bins, seed, num_classes=None, standardize=None):
   """The flow `model` of `size` (from `settings`) over `event_shape` (`View.flow_event_shape`).
 
   `num_bins` is the data's number of levels, used by the image models' dequantization;
-  `num_classes` makes an image model class-conditional.
+  `num_classes` makes an image model class-conditional; `standardize` (vector models) is
+  the builders' `(shift, scale)`: the flow sees standardised points, its `log_prob` is of
+  the points themselves.
   """
   if model == "glow":
     return tff.models.glow(event_shape, levels=size["levels"], depth=size["depth"],
@@ -89,10 +91,10 @@ def build(model, size, event_shape, num_bins, seed, num_classes=None):
   if model == "mixture_cdf":
     return tff.models.mixture_cdf_flow(event_size, num_components=size["num_components"],
                                        hidden_units=hidden_units, num_layers=size["num_layers"],
-                                       base="normal", seed=seed)
+                                       base="normal", standardize=standardize, seed=seed)
   if model == "nsf":
     return tff.models.nsf(event_size, num_layers=size["num_layers"], hidden_units=hidden_units,
-                          seed=seed)
+                          standardize=standardize, seed=seed)
   builder = tff.models.maf if model == "maf" else tff.models.iaf
   return builder(event_size, num_layers=size["num_layers"], hidden_units=hidden_units,
-                 seed=seed)
+                 standardize=standardize, seed=seed)

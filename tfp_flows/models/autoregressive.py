@@ -6,7 +6,6 @@ import tensorflow_probability as tfp
 
 from tfp_flows import bijectors
 from tfp_flows import conditioning
-from tfp_flows import distributions
 from tfp_flows import nn
 from tfp_flows import transformers
 from tfp_flows.models import _parts
@@ -18,7 +17,8 @@ tfb = tfp.bijectors
 @recipe.builder
 def maf(event_size, num_layers=5, hidden_units=(256, 256), transform="affine",
         num_components=None, conditional_event_shape=None, activation="relu",
-        base="normal", dtype=tf.float32, seed=None, validate_args=False, name="maf"):
+        base="normal", standardize=None, dtype=tf.float32, seed=None, validate_args=False,
+        name="maf"):
   """Masked autoregressive flow: `num_layers` MAF layers, orders reversed between layers.
 
   Returns a `FlowDistribution` (a `tfd.TransformedDistribution` whose `sample` takes a
@@ -41,6 +41,9 @@ def maf(event_size, num_layers=5, hidden_units=(256, 256), transform="affine",
       with two moons unchanged. Zero biases put every first-layer kink at 0; with tanh
       random biases trained erratically.
     base: "normal" or "logistic" base distribution.
+    standardize: `(shift, scale)`, e.g. the training data's mean and standard deviation
+      per coordinate: the layers then see `(x - shift) / scale` while `log_prob` stays
+      that of `x` (`log p(x) = log p(y) - sum(log scale)`; fixed, not trained).
 
   Example:
     >>> flow = tff.models.maf(2, num_layers=2, hidden_units=[8])
@@ -53,13 +56,14 @@ def maf(event_size, num_layers=5, hidden_units=(256, 256), transform="affine",
   return autoregressive_flow(bijectors.MaskedAutoregressiveFlow, event_size, num_layers,
                              hidden_units, _transform(transform, num_components),
                              conditional_event_shape, activation, "fan_in_uniform", base,
-                             dtype, seed, validate_args, name)
+                             standardize, dtype, seed, validate_args, name)
 
 
 @recipe.builder
 def iaf(event_size, num_layers=5, hidden_units=(256, 256), transform="affine",
         num_components=None, conditional_event_shape=None, activation="relu",
-        base="normal", dtype=tf.float32, seed=None, validate_args=False, name="iaf"):
+        base="normal", standardize=None, dtype=tf.float32, seed=None, validate_args=False,
+        name="iaf"):
   """Inverse autoregressive flow: as `maf`, sampling in one pass per layer.
 
   Example:
@@ -71,13 +75,13 @@ def iaf(event_size, num_layers=5, hidden_units=(256, 256), transform="affine",
   return autoregressive_flow(bijectors.InverseAutoregressiveFlow, event_size, num_layers,
                              hidden_units, _transform(transform, num_components),
                              conditional_event_shape, activation, "fan_in_uniform", base,
-                             dtype, seed, validate_args, name)
+                             standardize, dtype, seed, validate_args, name)
 
 
 @recipe.builder
 def mixture_cdf_flow(event_size, num_components=5, hidden_units=(64, 64), num_layers=1,
                      conditional_event_shape=None, activation="tanh", base="logistic",
-                     dtype=tf.float32, seed=None, validate_args=False,
+                     standardize=None, dtype=tf.float32, seed=None, validate_args=False,
                      name="mixture_cdf_flow"):
   """The CS294-158 autoregressive flow: each coordinate through a conditional mixture CDF.
 
@@ -96,8 +100,8 @@ def mixture_cdf_flow(event_size, num_components=5, hidden_units=(64, 64), num_la
   _parts.check_count(num_components=num_components)
   return autoregressive_flow(bijectors.MaskedAutoregressiveFlow, event_size, num_layers,
                              hidden_units, transformers.MixtureCDFLogit(num_components),
-                             conditional_event_shape, activation, "zeros", base, dtype, seed,
-                             validate_args, name)
+                             conditional_event_shape, activation, "zeros", base, standardize,
+                             dtype, seed, validate_args, name)
 
 
 def _transform(transform, num_components):
@@ -130,7 +134,7 @@ def bijector_kwargs(distribution, conditional_input=None, seed=None):
 
 def autoregressive_flow(layer_class, event_size, num_layers, hidden_units, transform,
                         conditional_event_shape, activation, hidden_bias_initializer, base,
-                        dtype, seed, validate_args, name):
+                        standardize, dtype, seed, validate_args, name):
   """`num_layers` MAF or IAF layers (`layer_class`) with reversed orders between them."""
   _parts.check_count(event_size=event_size, num_layers=num_layers)
   dtype = _parts.float_dtype(dtype)
@@ -147,6 +151,4 @@ def autoregressive_flow(layer_class, event_size, num_layers, hidden_units, trans
                    seed=None if seed is None else seed + i)
     layers.append(layer_class(made, transform=transform, validate_args=validate_args,
                               name=f"{name}_{i}"))
-  return distributions.FlowDistribution(
-      _parts.base_distribution(base, event_size, dtype),
-      tfb.Chain(layers[::-1], name=f"{name}_chain"), validate_args=validate_args, name=name)
+  return _parts.vector_flow(layers, base, event_size, dtype, standardize, validate_args, name)

@@ -5,7 +5,6 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_flows import bijectors
-from tfp_flows import distributions
 from tfp_flows import nn
 from tfp_flows import transformers
 from tfp_flows.models import _parts
@@ -18,7 +17,7 @@ tfb = tfp.bijectors
 @recipe.builder
 def nsf(event_size, num_layers=5, hidden_units=(128, 128), num_bins=8, bound=5.0,
         coupling=False, conditional_event_shape=None, activation="relu", base="normal",
-        dtype=tf.float32, seed=None, validate_args=False, name="nsf"):
+        standardize=None, dtype=tf.float32, seed=None, validate_args=False, name="nsf"):
   """Neural spline flow (Durkan et al. 2019): `num_layers` rational-quadratic spline layers.
 
   Each layer maps every coordinate through a monotone rational-quadratic spline of
@@ -42,6 +41,8 @@ def nsf(event_size, num_layers=5, hidden_units=(128, 128), num_bins=8, bound=5.0
     activation: hidden activation (relu, with PyTorch-style random hidden biases: see
       `maf`).
     base: "normal" or "logistic".
+    standardize: `(shift, scale)` (see `maf`): the splines see `(x - shift) / scale`,
+      which keeps data of any range well inside `[-bound, bound]`.
 
   Example:
     >>> flow = tff.models.nsf(2, num_layers=2, hidden_units=[8], num_bins=4, coupling=True)
@@ -62,7 +63,7 @@ def nsf(event_size, num_layers=5, hidden_units=(128, 128), num_bins=8, bound=5.0
   if not coupling:
     return autoregressive.autoregressive_flow(
         bijectors.MaskedAutoregressiveFlow, event_size, num_layers, hidden_units, spline,
-        conditional_event_shape, activation, "fan_in_uniform", base, dtype, seed,
+        conditional_event_shape, activation, "fan_in_uniform", base, standardize, dtype, seed,
         validate_args, name)
   if event_size < 2:
     raise ValueError(f"Expected event_size >= 2 for coupling=True. Received: "
@@ -82,6 +83,4 @@ def nsf(event_size, num_layers=5, hidden_units=(128, 128), num_bins=8, bound=5.0
     layers.append(bijectors.Coupling([event_size], "half", parity, network, transform=spline,
                                      conditional_event_shape=conditional_event_shape,
                                      validate_args=validate_args, name=f"{name}_{i}"))
-  return distributions.FlowDistribution(
-      _parts.base_distribution(base, event_size, dtype),
-      tfb.Chain(layers[::-1], name=f"{name}_chain"), validate_args=validate_args, name=name)
+  return _parts.vector_flow(layers, base, event_size, dtype, standardize, validate_args, name)
