@@ -8,9 +8,8 @@ private `_*` modules, not `cli`), pdoc's search index, and an `index.html` that 
 pages and the notebooks in `colabs/` (the file, and its "Open in Colab" address built from
 pyproject's `[project.urls].Repository`). See docs/api.md.
 
-A package lists its public names by importing them from its private files, and pdoc shows
-an imported name only when the module's `__all__` names it; so a module without an
-`__all__` is rendered as if it had `__all__ = public_names(module)`.
+Every public module declares `__all__` (its public names and public submodules), which is
+what pdoc documents; `tests/docs_test.py` checks that it leaves nothing out.
 """
 
 import argparse
@@ -54,13 +53,8 @@ PUBLIC_MODULES = (
 
 
 def public_names(module):
-  """The names `module` offers: its `__all__`, or else every attribute that does not start
-  with `_` and is neither a module nor something imported from outside tfp_flows."""
-  if hasattr(module, "__all__"):
-    return list(module.__all__)
-  return [name for name, value in vars(module).items()
-          if not name.startswith("_") and not isinstance(value, types.ModuleType)
-          and getattr(value, "__module__", "tfp_flows").startswith("tfp_flows")]
+  """The names `module` offers: its `__all__`."""
+  return list(module.__all__)
 
 
 def public_objects(module):
@@ -122,24 +116,17 @@ def build(out=DEFAULT_OUT):
   """Writes the pages into `out`; returns `{module name: page path}`."""
   out = pathlib.Path(out)
   modules = [importlib.import_module(name) for name in PUBLIC_MODULES]
-  added = [module for module in modules if not hasattr(module, "__all__")]
-  for module in added:  # For pdoc only; removed below.
-    module.__all__ = public_names(module) + child_modules(module.__name__)
-  try:
-    pdoc.render.configure(docformat="google", show_source=False, search=True,
-                          footer_text=f"tfp_flows {modules[0].__version__}")
-    docs = {module.__name__: pdoc.doc.Module(module) for module in modules}
-    pages = {}
-    for name, doc in docs.items():
-      path = out / page_path(name)
-      path.parent.mkdir(parents=True, exist_ok=True)
-      path.write_text(pdoc.render.html_module(doc, docs), encoding="utf-8")
-      pages[name] = path
-    (out / "search.js").write_text(pdoc.render.search_index(docs), encoding="utf-8")
-    (out / "index.html").write_text(index_html(modules), encoding="utf-8")
-  finally:
-    for module in added:
-      del module.__all__
+  pdoc.render.configure(docformat="google", show_source=False, search=True,
+                        footer_text=f"tfp_flows {modules[0].__version__}")
+  docs = {module.__name__: pdoc.doc.Module(module) for module in modules}
+  pages = {}
+  for name, doc in docs.items():
+    path = out / page_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(pdoc.render.html_module(doc, docs), encoding="utf-8")
+    pages[name] = path
+  (out / "search.js").write_text(pdoc.render.search_index(docs), encoding="utf-8")
+  (out / "index.html").write_text(index_html(modules), encoding="utf-8")
   return pages
 
 

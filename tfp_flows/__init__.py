@@ -27,6 +27,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = ("bijectors", "conditioning", "data", "distributions", "files", "keras",
                "metrics", "models", "nn", "transformers")
+__all__ = list(_SUBMODULES)
 
 # `python -m tfp_flows` imports this package before it runs the command line (Python sets
 # `sys.argv[0]` to "-m" while it locates the module). There the submodules, and TensorFlow

@@ -19,3 +19,8 @@ from tfp_flows.bijectors.mixture_cdf import MixtureCDF
 from tfp_flows.bijectors.preprocessing import LogitPreprocessing
 from tfp_flows.bijectors.preprocessing import UniformDequantization
 from tfp_flows.bijectors.preprocessing import VariationalDequantization
+
+__all__ = ["ActNorm", "AffineCoupling", "Coupling", "FactorOut", "InverseAutoregressiveFlow",
+           "Invertible1x1Conv", "LogitPreprocessing", "MaskedAutoregressiveFlow", "MixtureCDF",
+           "Squeeze", "UniformDequantization", "VariationalDequantization", "autoregressive",
+           "coupling", "image", "initialize_act_norms", "preprocessing", "walk"]

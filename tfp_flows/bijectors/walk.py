@@ -173,3 +173,7 @@ def nested_kwargs(flow, kwargs_of):
   if inner:
     return nested_kwargs(inner[0], kwargs_of)
   return dict(kwargs_of(bijector) or {})
+
+
+__all__ = ["bijector_of", "children", "is_chain", "is_invert", "leaves", "nested_kwargs",
+           "push_inverse", "takes_context"]

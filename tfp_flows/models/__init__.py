@@ -13,3 +13,6 @@ from tfp_flows.models.image import glow
 from tfp_flows.models.image import realnvp
 from tfp_flows.models.neural_spline import nsf
 from tfp_flows.models.recipe import BUILDERS
+
+__all__ = ["BUILDERS", "bijector_kwargs", "flowpp", "glow", "iaf", "maf", "mixture_cdf_flow",
+           "nsf", "realnvp"]

@@ -5,3 +5,5 @@ from tfp_flows.nn.coupling_networks import CouplingMLP
 from tfp_flows.nn.coupling_networks import CouplingResNet
 from tfp_flows.nn.coupling_networks import GlowNetwork
 from tfp_flows.nn.coupling_networks import GlowPriorNetwork
+
+__all__ = ["CouplingMLP", "CouplingResNet", "GlowNetwork", "GlowPriorNetwork", "MADE"]

@@ -61,3 +61,7 @@ def _size(num_params, per_size, offset, default, transform):
     raise ValueError(f"Expected a conditioner with {count} params per element (n >= 1) for "
                      f"transform={transform!r}. Received: params={num_params}")
   return size
+
+
+__all__ = ["Additive", "Affine", "GlowAffine", "MixtureCDFLogit", "NAMES",
+           "RationalQuadraticSpline", "Transformer", "get"]

@@ -2,3 +2,5 @@
 
 from tfp_flows.bijectors.autoregressive.inverse_autoregressive import InverseAutoregressiveFlow
 from tfp_flows.bijectors.autoregressive.masked_autoregressive import MaskedAutoregressiveFlow
+
+__all__ = ["InverseAutoregressiveFlow", "MaskedAutoregressiveFlow"]

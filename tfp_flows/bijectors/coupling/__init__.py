@@ -4,3 +4,5 @@ from tfp_flows.bijectors.coupling.affine_coupling import AffineCoupling
 from tfp_flows.bijectors.coupling.coupling import Coupling
 from tfp_flows.bijectors.coupling.coupling import coupling_mask
 from tfp_flows.bijectors.coupling.coupling import network_shapes
+
+__all__ = ["AffineCoupling", "Coupling", "coupling_mask", "network_shapes"]

@@ -3,3 +3,5 @@
 from tfp_flows.bijectors.preprocessing.logit_preprocessing import LogitPreprocessing
 from tfp_flows.bijectors.preprocessing.uniform_dequantization import UniformDequantization
 from tfp_flows.bijectors.preprocessing.variational_dequantization import VariationalDequantization
+
+__all__ = ["LogitPreprocessing", "UniformDequantization", "VariationalDequantization"]
