@@ -24,10 +24,15 @@ def make(order, event_size=5, params=3, **kwargs):
                      output_kernel_initializer="glorot_uniform", **kwargs)
 
 
-@pytest.mark.parametrize("order", ["left-to-right", "right-to-left", "random", [3, 1, 5, 2, 4]],
-                         ids=["l2r", "r2l", "random", "array"])
-def test_output_i_depends_exactly_on_inputs_before_i(order):
-  made = make(order)
+ORDERS = ["left-to-right", "right-to-left", "random", [3, 1, 5, 2, 4]]
+ORDER_IDS = ["l2r", "r2l", "random", "array"]
+
+
+@pytest.mark.parametrize("block_sparse,num_blocks", [(False, 1), (True, 1), (True, 3)],
+                         ids=["dense", "block1", "block3"])
+@pytest.mark.parametrize("order", ORDERS, ids=ORDER_IDS)
+def test_output_i_depends_exactly_on_inputs_before_i(order, block_sparse, num_blocks):
+  made = make(order, block_sparse=block_sparse, num_blocks=num_blocks)
   x = tf.random.normal([4, 5])
   dependence = np.any(jacobian(made, x) != 0., axis=(0, 2))  # [output i, input j]
   degrees = made.degrees
@@ -47,6 +52,56 @@ def test_conditional_input_reaches_every_output_and_keeps_the_property():
     out = made(x, conditional_input=context)
   per_output = np.any(tape.batch_jacobian(out, context).numpy() != 0., axis=(0, 2, 3))
   assert np.all(per_output)
+
+
+def dense_and_block_sparse(order, dtype, conditional, num_blocks=2):
+  """Two MADEs with the same weights, `block_sparse` off and on."""
+  kwargs = dict(event_size=6, conditional_event_shape=conditional, dtype=dtype.name)
+  dense = make(order, block_sparse=False, **kwargs)
+  block = make(order, num_blocks=num_blocks, **kwargs)
+  block.set_weights(dense.get_weights())
+  return dense, block
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "xla"])
+@pytest.mark.parametrize("conditional", [None, [2]], ids=["plain", "context"])
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("order", ORDERS[:3], ids=ORDER_IDS[:3])
+def test_block_sparse_gives_the_dense_outputs_and_gradients(order, dtype, conditional, jit):
+  dense, block = dense_and_block_sparse(order, dtype, conditional)
+  rng = np.random.default_rng(1)
+  x = tf.constant(rng.normal(size=(2, 3, 6)), dtype)
+  context = None if conditional is None else tf.constant(rng.normal(size=(3, 2)), dtype)
+
+  def outputs_and_gradients(made):
+    with tf.GradientTape() as tape:
+      tape.watch(x)
+      out = made(x, conditional_input=context)
+      loss = tf.reduce_sum(tf.sin(out))
+    return [out] + tape.gradient(loss, [x] + made.trainable_weights)
+
+  call = (lambda f, made: tf.function(f, jit_compile=True)(made)) if jit else (
+      lambda f, made: f(made))
+  tol = 1e-5 if dtype == tf.float32 else 1e-12
+  for a, b in zip(call(outputs_and_gradients, dense), call(outputs_and_gradients, block)):
+    assert isinstance(b, tf.Tensor)  # Dense gradients, as the dense MADE's.
+    np.testing.assert_allclose(b, a, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("order", ORDERS[:3] + [[3, 1, 6, 5, 2, 4]], ids=ORDER_IDS)
+def test_prefix_networks_give_the_outputs_of_their_positions(order):
+  dense, block = dense_and_block_sparse(order, tf.float64, [2], num_blocks=3)
+  rng = np.random.default_rng(2)
+  x, context = tf.constant(rng.normal(size=(4, 6))), tf.constant(rng.normal(size=(4, 2)))
+  expected = tf.gather(dense(x, conditional_input=context), block.order, axis=1)
+  x_in_order = tf.gather(x, block.order, axis=1)
+  chunks = [(0, 1), (1, 4), (4, 6), (0, 6)]
+  for (a, b), network in zip(chunks, block.prefix_networks(chunks, context)):
+    # Only the positions < b - 1 are read: the others may hold anything.
+    garbage = tf.concat([x_in_order[:, :max(b - 1, 0)], 1e3 * tf.ones([4, 7 - b], x.dtype)], 1)
+    np.testing.assert_allclose(network(garbage[:, :max(b - 1, 0)]), expected[:, a:b],
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(network(garbage), expected[:, a:b], rtol=1e-12, atol=1e-12)
 
 
 def test_output_shape_for_batch_shapes():
@@ -73,8 +128,9 @@ def test_weights_are_built_at_construction():
 
 
 def test_config_round_trips_and_keeps_a_random_order():
-  made = make("random", conditional_event_shape=[2])
+  made = make("random", conditional_event_shape=[2], block_sparse=False, num_blocks=3)
   clone = tff.nn.MADE.from_config(made.get_config())
+  assert (clone.block_sparse, clone.num_blocks) == (False, 3)
   np.testing.assert_array_equal(clone.degrees, made.degrees)
   clone.set_weights(made.get_weights())
   x, c = tf.random.normal([3, 5]), tf.random.normal([3, 2])
@@ -98,6 +154,8 @@ def test_saves_and_loads_in_a_keras_model(tmp_path):
     (dict(event_shape=[2, 3]), r"Expected event_shape to be \[D\]"),
     (dict(input_order="spiral"), "Expected input_order in"),
     (dict(input_order=[1, 1, 2, 3, 4]), "Expected input_order to be a permutation of 1..5"),
+    (dict(block_sparse="yes"), "Expected block_sparse to be a bool"),
+    (dict(num_blocks=0), "Expected num_blocks to be an int >= 1"),
 ])
 def test_raises_on_bad_arguments(kwargs, match):
   args = dict(params=2, event_shape=[5], hidden_units=[8])

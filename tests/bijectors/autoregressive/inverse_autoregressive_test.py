@@ -6,7 +6,11 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 import tfp_flows as tff
+from tfp_flows.bijectors.autoregressive import _sequential
 from tests import bijector_checks
+from tests.bijectors.autoregressive.masked_autoregressive_test import assert_same_values_and_gradients
+from tests.bijectors.autoregressive.masked_autoregressive_test import count_passes
+from tests.bijectors.autoregressive.masked_autoregressive_test import dense_and_block_sparse
 from tests.bijectors.autoregressive.masked_autoregressive_test import make_made
 from tests.bijectors.autoregressive.masked_autoregressive_test import points
 
@@ -30,11 +34,10 @@ def test_conditional_shared_checks():
                                  kwargs={"conditional_input": context})
 
 
-def test_sampling_is_one_network_pass_and_density_is_d():
-  made = make_made(2)
-  calls = []
-  original = made.call
-  made.call = lambda *a, **k: calls.append(1) or original(*a, **k)
+@pytest.mark.parametrize("block_sparse", [False, True], ids=["dense", "block"])
+def test_sampling_is_one_network_pass_and_density_is_d(block_sparse):
+  made = make_made(2, block_sparse=block_sparse)
+  calls = count_passes(made)
   bijector = tff.bijectors.InverseAutoregressiveFlow(made)
   dist = tfd.TransformedDistribution(tfd.Sample(tfd.Normal(0., 1.), [3]), bijector)
   x = dist.sample(4, seed=1)
@@ -69,3 +72,13 @@ def test_validate_args_rejects_non_finite_input():
   bijector = tff.bijectors.InverseAutoregressiveFlow(make_made(2), validate_args=True)
   with pytest.raises(tf.errors.InvalidArgumentError, match="Expected finite values in z"):
     bijector.forward(tf.constant([[0., np.nan, 1.]]))
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "xla"])
+def test_block_sparse_density_gives_the_dense_values_and_gradients(jit, monkeypatch):
+  monkeypatch.setattr(_sequential, "MAX_CHUNKS", 3)  # Chunks [0, 2), [2, 3), [3, 5).
+  dense, block = dense_and_block_sparse(dtype=tf.float64)
+  x = tf.constant(np.random.default_rng(7).normal(size=(3, 5)))
+  context = tf.constant(np.random.default_rng(8).normal(size=(3, 2)))
+  flows = [tff.bijectors.InverseAutoregressiveFlow(m) for m in (dense, block)]
+  assert_same_values_and_gradients(flows, "_inverse_and_log_det", x, context, jit, tf.float64)

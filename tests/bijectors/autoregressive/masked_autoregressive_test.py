@@ -7,14 +7,54 @@ import tensorflow_probability as tfp
 
 import tfp_flows as tff
 from tests import bijector_checks
+from tfp_flows.bijectors.autoregressive import _sequential
 
 tfb, tfd = tfp.bijectors, tfp.distributions
 
 
-def make_made(params, event_size=3, dtype=tf.float32, conditional=None, order="left-to-right"):
+def make_made(params, event_size=3, dtype=tf.float32, conditional=None, order="left-to-right",
+              **kwargs):
   return tff.nn.MADE(params, [event_size], [8, 8], conditional_event_shape=conditional,
                      input_order=order, dtype=dtype.name, activation="tanh",
-                     output_kernel_initializer="glorot_uniform")
+                     output_kernel_initializer="glorot_uniform", seed=5, **kwargs)
+
+
+def count_passes(made):
+  """A list that grows by one per MADE pass: a call, or a call of a `prefix_networks` one.
+
+  (With `num_blocks=1`, as here, a call does not go through `prefix_networks`.)
+  """
+  calls = []
+  networks, call = made.prefix_networks, made.call
+  made.prefix_networks = lambda *a, **k: [
+      lambda x, network=network: calls.append(1) or network(x) for network in networks(*a, **k)]
+  made.call = lambda *a, **k: calls.append(1) or call(*a, **k)
+  return calls
+
+
+def dense_and_block_sparse(params=2, event_size=5, dtype=tf.float32, order="random"):
+  """Two MADEs with the same weights, `block_sparse` off and on (2 degree blocks)."""
+  dense = make_made(params, event_size, dtype, [2], order, block_sparse=False)
+  block = make_made(params, event_size, dtype, [2], order, num_blocks=2)
+  block.set_weights(dense.get_weights())
+  return dense, block
+
+
+def assert_same_values_and_gradients(bijectors, method, u, context, jit, dtype):
+  """`method` (a name) and its log-det agree, with their gradients, across `bijectors`."""
+  def values_and_gradients(bijector):
+    with tf.GradientTape() as tape:
+      tape.watch(u)
+      out, log_det = getattr(bijector, method)(u, conditional_input=context)
+      loss = tf.reduce_sum(tf.sin(out)) + tf.reduce_sum(log_det)
+    return [out, log_det] + tape.gradient(loss, [u] + list(bijector.trainable_variables))
+
+  run = tf.function(values_and_gradients, jit_compile=True) if jit else values_and_gradients
+  tol = 1e-5 if dtype == tf.float32 else 1e-12
+  expected, *others = [run(b) for b in bijectors]
+  for actual in others:
+    for a, b in zip(actual, expected):
+      np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
 
 
 def points(dtype, event_size=3, seed=0):
@@ -58,11 +98,10 @@ def test_conditional_input_changes_the_density():
   assert sample.shape == (4, 3)
 
 
-def test_density_is_one_network_pass():
-  made = make_made(2)
-  calls = []
-  original = made.call
-  made.call = lambda *a, **k: calls.append(1) or original(*a, **k)
+@pytest.mark.parametrize("block_sparse", [False, True], ids=["dense", "block"])
+def test_density_is_one_network_pass(block_sparse):
+  made = make_made(2, block_sparse=block_sparse)
+  calls = count_passes(made)
   bijector = tff.bijectors.MaskedAutoregressiveFlow(made)
   dist = tfd.TransformedDistribution(tfd.Sample(tfd.Normal(0., 1.), [3]), bijector)
   dist.log_prob(points(tf.float32))  # inverse and its log-det share one pass.
@@ -70,6 +109,38 @@ def test_density_is_one_network_pass():
   calls.clear()
   bijector.forward(points(tf.float32))  # Sampling: D = 3 passes (eager loop).
   assert len(calls) == 3
+
+
+# XLA in f32 only (made_test checks the MADE itself in f64 under XLA): compiling is slow.
+@pytest.mark.parametrize("dtype,jit", [(tf.float32, False), (tf.float64, False), (tf.float32, True)],
+                         ids=["f32", "f64", "f32-xla"])
+@pytest.mark.parametrize("order", ["left-to-right", "right-to-left", "random"])
+def test_block_sparse_sampling_gives_the_dense_values_and_gradients(order, dtype, jit,
+                                                                   monkeypatch):
+  # D = 5 > MAX_CHUNKS = 2: chunks [0, 2) and [2, 5), loops of two and three passes.
+  monkeypatch.setattr(_sequential, "MAX_CHUNKS", 2)
+  dense, block = dense_and_block_sparse(dtype=dtype, order=order)
+  rng = np.random.default_rng(4)
+  z = tf.constant(rng.normal(size=(3, 5)), dtype)
+  context = tf.constant(rng.normal(size=(3, 2)), dtype)
+  flows = [tff.bijectors.MaskedAutoregressiveFlow(m) for m in (dense, block)]
+  assert_same_values_and_gradients(flows, "_forward_and_log_det", z, context, jit, dtype)
+  assert_same_values_and_gradients(flows, "_inverse_and_log_det", z, context, jit, dtype)
+
+
+def test_block_sparse_sampling_in_one_position_chunks_matches_dense():
+  dense, block = dense_and_block_sparse(params=11, event_size=5)  # A spline, D <= MAX_CHUNKS.
+  z = tf.constant(np.random.default_rng(5).normal(size=(2, 4, 5)), tf.float32)
+  context = tf.constant(np.random.default_rng(6).normal(size=(4, 2)), tf.float32)
+  flows = [tff.bijectors.MaskedAutoregressiveFlow(m, "spline") for m in (dense, block)]
+  assert_same_values_and_gradients(flows, "_forward_and_log_det", z, context, False, tf.float32)
+
+
+def test_position_chunks_cover_the_positions_in_order():
+  assert _sequential.position_chunks(3, 16) == [(0, 1), (1, 2), (2, 3)]
+  chunks = _sequential.position_chunks(40, max_chunks=16)
+  assert len(chunks) == 16 and chunks[0][0] == 0 and chunks[-1][1] == 40
+  assert all(b0 == a1 and a1 < b1 for (_, b0), (a1, b1) in zip(chunks, chunks[1:]))
 
 
 def test_log_scale_is_bounded():
