@@ -225,9 +225,16 @@ def test_bijector_kwargs_alone_still_reach_a_conditional_flow_as_in_tfp():
 def test_a_context_and_bijector_kwargs_together_raise():
   dist = tiny_models.build_conditional("maf")
   c = tiny_models.context("maf", 4)
-  with pytest.raises(ValueError, match="Expected a context and seed, or bijector_kwargs, not both"):
-    dist.log_prob(tiny_models.data("maf", 4), context=c,
-                  bijector_kwargs=tff.models.bijector_kwargs(dist, c))
+  kwargs = tff.models.bijector_kwargs(dist, c)
+  both = "Expected a context or seed, or bijector_kwargs, not both. Received: bijector_kwargs"
+  with pytest.raises(ValueError, match=f"{both} and context"):
+    dist.log_prob(tiny_models.data("maf", 4), context=c, bijector_kwargs=kwargs)
+  with pytest.raises(ValueError, match=f"{both} and context"):
+    dist.sample(4, context=c, bijector_kwargs=kwargs)
+  glow = tiny_models.build("glow")
+  with pytest.raises(ValueError, match=f"{both} and seed"):
+    glow.log_prob(tiny_models.data("glow", 4), seed=SEED,
+                  bijector_kwargs=tff.models.bijector_kwargs(glow, seed=SEED))
 
 
 def test_seeded_log_prob_repeats_the_dequantization_noise_and_needs_one():

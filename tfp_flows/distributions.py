@@ -87,18 +87,27 @@ class FlowDistribution(_tfp_private.TransformedDistribution):
     return tf.stack([self.log_prob(x, context=k, seed=seed) for k in range(self.num_classes)],
                     axis=-1)
 
+  def _takes_tfp_route(self, context, seed, kwargs):
+    """True when the caller built the `bijector_kwargs` themselves (TFP's own route) and
+    gave no context or seed; raises when they gave both."""
+    if not kwargs.get("bijector_kwargs"):
+      return False
+    if context is not None or seed is not None:
+      given = ", ".join(name for name, value in (("context", context), ("seed", seed))
+                        if value is not None)
+      raise ValueError(f"Expected a context or seed, or bijector_kwargs, not both. "
+                       f"Received: bijector_kwargs and {given}")
+    return True
+
   def _with_context(self, context, seed, kwargs, x):
     """`kwargs` with the `bijector_kwargs` of the context (broadcast to x's batch shape)
     and of the dequantization `seed`; checks that a conditional flow gets a context (and
     only then), and that a seed has a dequantization to go to."""
-    if context is None and seed is None and kwargs.get("bijector_kwargs"):
-      return kwargs  # TFP's own route: the caller built the bijector kwargs.
+    if self._takes_tfp_route(context, seed, kwargs):
+      return kwargs
     encoded = conditioning.encode(self, context, self.dtype)
     if encoded is None and seed is None:
       return kwargs
-    if kwargs.get("bijector_kwargs"):
-      raise ValueError("Expected a context and seed, or bijector_kwargs, not both. "
-                       "Received: both")
     if encoded is not None:
       event_rank = self.event_shape.rank
       x_batch = x.shape[:x.shape.rank - event_rank] if x.shape.rank is not None else None
@@ -133,12 +142,8 @@ class FlowDistribution(_tfp_private.TransformedDistribution):
     `[n, M, *event]`. The draws run flat (`[n * M, *event]`, the context tiled) and are
     reshaped back, so every bijector sees a plain batch.
     """
-    if context is None and kwargs.get("bijector_kwargs"):
-      encoded = None  # TFP's own route: the caller built the bijector kwargs.
-    else:
-      encoded = conditioning.encode(self, context, self.dtype)
-    if encoded is not None and kwargs.get("bijector_kwargs"):
-      raise ValueError("Expected a context or bijector_kwargs, not both. Received: both")
+    encoded = (None if self._takes_tfp_route(context, None, kwargs)
+               else conditioning.encode(self, context, self.dtype))
     if encoded is None:
       z, base_log_prob, bijector_kwargs = self._tempered_base_sample(
           sample_shape, seed, temperature, kwargs, with_log_prob)
