@@ -92,7 +92,7 @@ def execute(nb, work_dir, quick=True, figures=False, timeout=CELL_TIMEOUT_S):
       nb, km=kernel_manager(kernel_dir, quick, figures), timeout=timeout,
       record_timing=False, resources={"metadata": {"path": str(work_dir)}})
   start = time.time()
-  with client.setup_kernel():
+  with client.setup_kernel(cleanup_kc=True):  # We own the kernel: shut it down after.
     if figures:
       reply = run_sync(client.kc.execute_interactive)(FIGURE_SETUP, silent=True, timeout=60)
       if reply["content"]["status"] != "ok":
