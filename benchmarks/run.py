@@ -36,6 +36,7 @@ BENCHMARKS = {
     "made_block_sparse": ([], QUICK, False),
     "glow_vs_tfp": ([], QUICK, False),
     "glow_memory": ([], QUICK, False),
+    "scaling": ([], QUICK, False),
     "spline_speed": ([], QUICK, True),
     "ring_of_gaussians": (["--threads=1"], QUICK, True),
     "conditional_mixture": (["--threads=1"], QUICK, True),
