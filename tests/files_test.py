@@ -35,3 +35,18 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, name):
 def test_write_text_creates_a_new_file(tmp_path):
   files.write_text(tmp_path / "a.json", "{}\n")
   assert (tmp_path / "a.json").read_text() == "{}\n"
+
+
+def test_a_new_file_gets_open_s_permissions_and_a_replaced_one_keeps_its_own(tmp_path):
+  umask = os.umask(0o022)
+  try:
+    new = str(tmp_path / "new.json")
+    files.write_text(new, "{}")
+    assert os.stat(new).st_mode & 0o777 == 0o644  # As open(new, "w") would make it.
+    private = str(tmp_path / "private.json")
+    files.write_text(private, "{}")
+    os.chmod(private, 0o600)
+    files.write_text(private, '{"a": 1}')
+    assert os.stat(private).st_mode & 0o777 == 0o600
+  finally:
+    os.umask(umask)

@@ -7,7 +7,7 @@ Windows within one directory.
 
 import contextlib
 import os
-import tempfile
+import secrets
 
 # Suffixes that Keras checks, kept at the end of the temporary name.
 _SUFFIXES = (".weights.h5", ".keras", ".h5", ".json", ".png", ".npy", ".npz")
@@ -44,18 +44,30 @@ def atomic_path(path):
   path = os.fspath(path)
   directory, name = os.path.split(os.path.abspath(path))
   suffix = next((s for s in _SUFFIXES if name.endswith(s)), "")
-  handle, partial = tempfile.mkstemp(prefix=f".{name[:len(name) - len(suffix)]}.",
-                                     suffix=f".partial{suffix}", dir=directory)
-  os.close(handle)
+  partial = _new_file(directory, f".{name[:len(name) - len(suffix)]}.", f".partial{suffix}")
   try:
     yield partial
     with open(partial, "rb") as written:  # On disk before it takes the real name.
       os.fsync(written.fileno())
+    if os.path.exists(path):  # A replaced file keeps its permissions.
+      os.chmod(partial, os.stat(path).st_mode & 0o7777)
     os.replace(partial, path)
   except BaseException:
     with contextlib.suppress(OSError):
       os.remove(partial)
     raise
+
+
+def _new_file(directory, prefix, suffix):
+  """Creates an empty file of a new name in `directory`, with the permissions `open` gives
+  a new file (0666 less the umask; `tempfile.mkstemp` would make it 0600)."""
+  while True:
+    partial = os.path.join(directory, f"{prefix}{secrets.token_hex(4)}{suffix}")
+    try:
+      os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+      return partial
+    except FileExistsError:
+      continue
 
 
 def write_text(path, text):
