@@ -190,13 +190,26 @@ def bijector_kwargs(flow, conditional_input=None, seed=None):
   return bijectors.walk.nested_kwargs(flow, kwargs_of)
 
 
+def has_dequantization(flow):
+  """Whether `flow` has a dequantization layer, which a `seed` reaches (`bijector_kwargs`).
+
+  Example:
+    >>> tff.conditioning.has_dequantization(tff.models.glow([4, 4, 1], levels=1, depth=1,
+    ...                                                     hidden_channels=4, num_bins=4))
+    True
+    >>> tff.conditioning.has_dequantization(tff.models.maf(2, num_layers=1, hidden_units=[4]))
+    False
+  """
+  return bool(bijector_kwargs(flow, seed=[0, 0]))
+
+
 def _shape_of(value):
   shape = getattr(value, "shape", None)
   return list(np.shape(value)) if shape is None else tf.TensorShape(shape).as_list()
 
 
 __all__ = ["bijector_kwargs", "broadcast_to_batch", "conditional_event_shape",
-           "context_event_shape", "encode"]
+           "context_event_shape", "encode", "has_dequantization"]
 
 
 def __dir__():  # `dir(module)` lists the public names, not the imports (np, tf, ...).

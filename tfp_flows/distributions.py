@@ -82,7 +82,7 @@ class FlowDistribution(_tfp_private.TransformedDistribution):
       raise ValueError(f"Expected a class-conditional flow (built with num_classes). "
                        f"Received: the flow {self.name!r}, num_classes=None")
     x = tf.convert_to_tensor(x, self.dtype)
-    if seed is None and conditioning.bijector_kwargs(self, seed=[0, 0]):
+    if seed is None and conditioning.has_dequantization(self):
       seed = tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int32)
     return tf.stack([self.log_prob(x, context=k, seed=seed) for k in range(self.num_classes)],
                     axis=-1)
@@ -114,7 +114,7 @@ class FlowDistribution(_tfp_private.TransformedDistribution):
       encoded = conditioning.broadcast_to_batch(
           encoded, tf.shape(x)[:tf.rank(x) - event_rank], x_batch, bool(self.num_classes))
     bijector_kwargs = conditioning.bijector_kwargs(self, encoded, seed)
-    if seed is not None and not conditioning.bijector_kwargs(self, seed=seed):
+    if seed is not None and not conditioning.has_dequantization(self):
       raise ValueError(f"Expected seed only for a flow with a dequantization (whose noise "
                        f"it seeds). Received: seed={seed!r} for the flow {self.name!r}")
     return dict(kwargs, bijector_kwargs=bijector_kwargs)

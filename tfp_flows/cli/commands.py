@@ -196,14 +196,20 @@ def _sample_grid(view, run, seed):
 
   def sample_grid(model):
     if num_classes:
-      drawn = model.sample(2, context=np.arange(num_classes), temperature=0.7, seed=seed)
-      images = view.decode(np.swapaxes(np.asarray(drawn), 0, 1).reshape(
-          (2 * num_classes,) + tuple(drawn.shape[2:])))
+      images = _samples_by_class(model, view, num_classes, 2, 0.7, seed)
       return summaries.image_grid(images, run["num_bins"], columns=2)
     images = view.decode(model.sample(summaries.SAMPLES_PER_GRID, temperature=0.7, seed=seed))
     return summaries.image_grid(images, run["num_bins"])
 
   return sample_grid
+
+
+def _samples_by_class(model, view, num_classes, per_class, temperature, seed):
+  """`[K * per_class, ...]` data-space samples of a class-conditional model, class by class."""
+  drawn = model.sample(per_class, context=np.arange(num_classes), temperature=temperature,
+                       seed=seed)  # [per_class, K, H, W, C]
+  return view.decode(np.swapaxes(np.asarray(drawn), 0, 1).reshape(
+      (num_classes * per_class,) + tuple(drawn.shape[2:])))
 
 
 def _write_samples(model, view, run, path, num_samples, temperature, seed):
@@ -219,10 +225,7 @@ def _write_samples(model, view, run, path, num_samples, temperature, seed):
   title = f"{run['model']} on {os.path.basename(run['data'])}, temperature {temperature}"
   if num_classes:
     per_class = num_samples or 8
-    drawn = model.sample(per_class, context=np.arange(num_classes), temperature=temperature,
-                         seed=seed)  # [per_class, K, H, W, C]
-    samples = view.decode(np.swapaxes(np.asarray(drawn), 0, 1).reshape(
-        (num_classes * per_class,) + tuple(drawn.shape[2:])))
+    samples = _samples_by_class(model, view, num_classes, per_class, temperature, seed)
     plots.image_grid(samples, run["num_bins"], path, title + ", one row per class",
                      columns=per_class)
     return samples

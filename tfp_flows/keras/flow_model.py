@@ -101,7 +101,7 @@ class FlowModel(keras.Model):
     self._distribution = distribution
     self.num_bins = num_bins
     self.seed = random.randint(0, 2**31 - 1) if seed is None else int(seed)
-    self._has_dequantization = bool(conditioning.bijector_kwargs(distribution, seed=[0, 0]))
+    self._has_dequantization = conditioning.has_dequantization(distribution)
     self._event_shape = distribution.event_shape
     self._dtype_of_flow = tf.as_dtype(distribution.dtype)
     self.flow_variables = [_BorrowedVariable(v, _keras_name(v, i))
