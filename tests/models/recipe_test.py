@@ -1,8 +1,10 @@
 """The builder table: every builder is in it (and in the tests' tiny table), recipes record
-every argument as plain JSON, and rebuilding calls only builders of the table."""
+every argument as plain JSON, `keras.utils.set_random_seed` fixes an unseeded build, and
+rebuilding calls only builders of the table."""
 
 import inspect
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -34,6 +36,18 @@ def test_recipe_records_every_argument_and_rebuilds_the_same_flow(case):
   rebuilt = tff.models.recipe.rebuild(recipe)
   assert rebuilt.recipe == recipe
   assert [v.shape for v in rebuilt.variables] == [v.shape for v in dist.variables]
+
+
+@pytest.mark.parametrize("case", sorted(tiny_models.CASES))
+def test_keras_set_random_seed_makes_an_unseeded_build_repeat_exactly(case):
+  def build():
+    keras.utils.set_random_seed(0)
+    return [v.numpy() for v in tiny_models.build(case).variables]
+
+  first, second = build(), build()
+  assert len(first) == len(second)
+  for a, b in zip(first, second):
+    np.testing.assert_array_equal(a, b)
 
 
 def test_recipe_is_none_for_arguments_that_are_not_plain_json():

@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows import _random
 from tfp_flows import bijectors
 from tfp_flows import distributions
 from tfp_flows import nn
@@ -151,7 +152,7 @@ def multi_scale(image_shape, levels, depth, coupling, lu_decomposed, learned_pri
   an optional `split_prior` (given `conditional_event_shape` contexts too) and factor out
   half the channels; the rest goes a level down. Returns the data-to-latent list of
   bijectors (a `tfb.Chain`'s order)."""
-  rng = np.random.default_rng(seed)
+  rng = _random.numpy_generator(seed)
 
   def step(shape, tag):
     return [bijectors.ActNorm(shape, dtype=dtype, validate_args=validate_args,

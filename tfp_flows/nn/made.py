@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfp_flows import _random
 from tfp_flows.nn import _biases
 from tfp_flows.nn import _sizes
 from tfp_flows.nn import block_masked
@@ -27,7 +28,7 @@ def input_degrees(event_size, input_order, seed=None):
     if input_order == "right-to-left":
       return np.arange(event_size, 0, -1)
     if input_order == "random":
-      return np.random.default_rng(seed).permutation(event_size) + 1
+      return _random.numpy_generator(seed).permutation(event_size) + 1
     raise ValueError(
         f"Expected input_order in {ORDERS} or an array. Received: input_order={input_order!r}")
   order = np.asarray(input_order)
@@ -70,7 +71,8 @@ class MADE(keras.layers.Layer):
     conditional_event_shape: `[C]` or `None`; shape of an optional context input.
     input_order: "left-to-right", "right-to-left", "random" or a permutation of 1..D.
     activation: hidden activation.
-    seed: seed of the "random" order and of "fan_in_uniform" hidden biases.
+    seed: seed of the "random" order and of "fan_in_uniform" hidden biases; None draws them
+      from the global NumPy and Keras states (which `keras.utils.set_random_seed` sets).
     kernel_initializer, output_kernel_initializer: initialisers of the hidden and output
       kernels. A small random output layer makes a flow start near the identity.
     hidden_bias_initializer: "zeros" (any Keras initialiser), or "fan_in_uniform"

@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows import _random
 from tfp_flows.bijectors import _checks
 
 tfb = tfp.bijectors
@@ -26,7 +27,8 @@ class Invertible1x1Conv(tfb.Bijector):
   Args:
     channels: C, the size of the last axis.
     lu_decomposed: Glow's LU parameterisation (default) or a plain matrix.
-    seed: seed of the random rotation.
+    seed: seed of the random rotation; None draws it from NumPy's global state (which
+      `keras.utils.set_random_seed` sets).
     dtype: float dtype of the variables.
 
   Example:
@@ -53,7 +55,7 @@ class Invertible1x1Conv(tfb.Bijector):
     self._channels = int(channels)
     self._lu_decomposed = lu_decomposed
     self._input_dtype = tf.as_dtype(dtype)
-    rotation = np.linalg.qr(np.random.default_rng(seed).normal(size=(channels, channels)))[0]
+    rotation = np.linalg.qr(_random.numpy_generator(seed).normal(size=(channels, channels)))[0]
     with tf.name_scope(name) as scope:
       if lu_decomposed:
         permutation, lower, upper = _plu(rotation)
