@@ -6,6 +6,7 @@ cache, so `log_prob` (`inverse` and then `inverse_log_det_jacobian` of the same 
 costs one pass per layer, not two, with or without XLA.
 """
 
+import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_flows import _tfp_private
@@ -44,3 +45,10 @@ class OnePassBijector(tfp.bijectors.Bijector):
 
   def _inverse_log_det_jacobian(self, x, **kwargs):
     return self._inverse_and_log_det(x, **kwargs)[1]
+
+  def _network_params(self, network, x, *args, **kwargs):
+    """`network(x, *args, **kwargs)` cast to `x`'s dtype, the flow's: the one place where a
+    network's outputs `[..., num_params]` enter the transformer. A network under a mixed
+    Keras policy (`tfp_flows.nn._precision`) computes in bfloat16 or float16; the
+    transformer, its log-det and the base log-density stay in the flow's float32."""
+    return tf.cast(network(x, *args, **kwargs), x.dtype)

@@ -58,6 +58,12 @@ class FlowModel(keras.Model):
   `model.distribution` is the trained flow, and a hand-written `tf.GradientTape` loop over
   `distribution.trainable_variables` trains the same weights.
 
+  Mixed precision: build the flow (and this model) after
+  `keras.mixed_precision.set_dtype_policy("mixed_bfloat16")` (or "mixed_float16", then
+  `compile` wraps the optimizer in Keras's `LossScaleOptimizer`): the networks compute in
+  low precision with float32 variables; inputs, log-densities, loss and metrics stay in
+  the flow's float32 (`tfp_flows.nn._precision`).
+
   `model(x)` is `log_prob(x)`, shape `[N]`. Uninitialised ActNorms are initialised by `fit`
   on its first batch (see `initialize`).
 
@@ -116,6 +122,13 @@ class FlowModel(keras.Model):
   @property
   def distribution(self):
     return self._distribution
+
+  @property
+  def input_dtype(self):
+    """The flow's dtype: under a mixed global policy (with which `compile` wraps the
+    optimizer in a LossScaleOptimizer for "mixed_float16") Keras would cast `model(x)`'s
+    inputs to the low compute dtype; only the networks inside compute in it."""
+    return self._dtype_of_flow.name
 
   @property
   def metrics(self):
@@ -265,7 +278,10 @@ class FlowModel(keras.Model):
       loss, used = guards.nll_of_finite_rows(log_prob, usable)
       scaled_loss = self.optimizer.scale_loss(loss)
     grads = tape.gradient(scaled_loss, [v.value for v in variables])
-    finite = guards.all_finite(loss, grads)
+    # A LossScaleOptimizer skips the steps whose scaled gradients overflow (and lowers its
+    # scale) itself: only a non-finite loss is a bad step then.
+    scaling = isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
+    finite = guards.all_finite(loss, [] if scaling else grads)
     guards.apply_if(finite, self.optimizer, grads, variables)
     self.skipped_steps_tracker.update_state(tf.cast(tf.logical_not(finite), tf.float32))
     return self._update_metrics(log_prob, used)

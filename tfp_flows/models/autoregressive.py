@@ -10,6 +10,7 @@ from tfp_flows import nn
 from tfp_flows import transformers
 from tfp_flows.models import _parts
 from tfp_flows.models import recipe
+from tfp_flows.nn import _precision
 
 tfb = tfp.bijectors
 
@@ -44,6 +45,8 @@ def maf(event_size, num_layers=5, hidden_units=(256, 256), transform="affine",
     standardize: `(shift, scale)`, e.g. the training data's mean and standard deviation
       per coordinate: the layers then see `(x - shift) / scale` while `log_prob` stays
       that of `x` (`log p(x) = log p(y) - sum(log scale)`; fixed, not trained).
+    dtype: the flow's float dtype; under a mixed global Keras policy over it
+      ("mixed_bfloat16") the MADEs compute in bfloat16 (`tfp_flows.nn._precision`).
 
   Example:
     >>> flow = tff.models.maf(2, num_layers=2, hidden_units=[8])
@@ -144,7 +147,7 @@ def autoregressive_flow(layer_class, event_size, num_layers, hidden_units, trans
       layers.append(tfb.Permute(np.arange(event_size)[::-1], name=f"{name}_reverse_{i}"))
     made = nn.MADE(transform.num_params, [event_size], hidden_units,
                    conditional_event_shape=conditional_event_shape, activation=activation,
-                   dtype=dtype.name, name=f"{name}_made_{i}",
+                   dtype=_precision.layer_policy(dtype), name=f"{name}_made_{i}",
                    kernel_initializer=_parts.kernel_initializer(seed, i),
                    output_kernel_initializer=_parts.small_output_initializer(seed, i),
                    hidden_bias_initializer=hidden_bias_initializer,

@@ -18,6 +18,7 @@ from tfp_flows import nn
 from tfp_flows import transformers
 from tfp_flows.models import _parts
 from tfp_flows.models import recipe
+from tfp_flows.nn import _precision
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
@@ -195,7 +196,7 @@ def split_prior(event_shape, dtype, validate_args, name, conditional_event_shape
   network = nn.GlowPriorNetwork([height, width, channels - factored], params=2,
                                 output_channels=factored,
                                 conditional_event_shape=conditional_event_shape,
-                                dtype=tf.as_dtype(dtype).name, name=f"{name}_network")
+                                dtype=_precision.layer_policy(dtype), name=f"{name}_network")
   return bijectors.Coupling(event_shape, "channel", parity=1, network=network,
                             transform=transformers.Affine(),
                             conditional_event_shape=conditional_event_shape,

@@ -10,6 +10,7 @@ from tfp_flows import transformers
 from tfp_flows.models import _parts
 from tfp_flows.models import autoregressive
 from tfp_flows.models import recipe
+from tfp_flows.nn import _precision
 
 tfb = tfp.bijectors
 
@@ -43,6 +44,8 @@ def nsf(event_size, num_layers=5, hidden_units=(128, 128), num_bins=8, bound=5.0
     base: "normal" or "logistic".
     standardize: `(shift, scale)` (see `maf`): the splines see `(x - shift) / scale`,
       which keeps data of any range well inside `[-bound, bound]`.
+    dtype: the flow's float dtype; under a mixed global Keras policy over it
+      ("mixed_bfloat16") the networks compute in bfloat16 (`tfp_flows.nn._precision`).
 
   Example:
     >>> flow = tff.models.nsf(2, num_layers=2, hidden_units=[8], num_bins=4, coupling=True)
@@ -79,7 +82,7 @@ def nsf(event_size, num_layers=5, hidden_units=(128, 128), num_bins=8, bound=5.0
                              kernel_initializer=_parts.kernel_initializer(seed, i),
                              hidden_bias_initializer="fan_in_uniform",
                              seed=None if seed is None else seed + i,
-                             dtype=dtype.name, name=f"{name}_network_{i}")
+                             dtype=_precision.layer_policy(dtype), name=f"{name}_network_{i}")
     layers.append(bijectors.Coupling([event_size], "half", parity, network, transform=spline,
                                      conditional_event_shape=conditional_event_shape,
                                      validate_args=validate_args, name=f"{name}_{i}"))

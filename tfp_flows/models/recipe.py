@@ -6,13 +6,21 @@ records its call (every argument, defaults included) on the distribution it retu
 recipe, and `keras.models.load_model` rebuilds the distribution by calling the same builder
 (`rebuild`): no lambdas, no pickles, so Keras's safe mode loads it, and only the builders of
 this table can be called.
+
+A flow built under a mixed global Keras policy (`"mixed_bfloat16"`, see
+`tfp_flows.nn._precision`) records it as `recipe["dtype_policy"]`, and `rebuild` builds it
+under that policy again, whatever the global policy is then: a reloaded model computes as
+the saved one did.
 """
 
 import functools
 import inspect
 
+import keras
 import numpy as np
 import tensorflow as tf
+
+from tfp_flows.nn import _precision
 
 BUILDERS = {}  # Builder name -> the registered builder, in registration order.
 
@@ -27,6 +35,9 @@ def builder(function):
     call.apply_defaults()
     distribution = function(*args, **kwargs)
     distribution.recipe = _recipe(function.__name__, call.arguments)
+    policy = _precision.global_mixed_policy(call.arguments.get("dtype", tf.float32))
+    if distribution.recipe is not None and policy is not None:
+      distribution.recipe["dtype_policy"] = policy
     return distribution
 
   BUILDERS[function.__name__] = build
@@ -39,6 +50,18 @@ def rebuild(recipe):
       or not isinstance(recipe.get("arguments", {}), dict)):
     raise ValueError(f"Expected a recipe {{'builder': one of {tuple(BUILDERS)}, "
                      f"'arguments': {{...}}}}. Received: recipe={recipe!r}")
+  policy = recipe.get("dtype_policy")
+  if policy is None:
+    return _call(recipe)
+  before = keras.config.dtype_policy()
+  keras.config.set_dtype_policy(policy)  # Keras's global policy is per thread.
+  try:
+    return _call(recipe)
+  finally:
+    keras.config.set_dtype_policy(before)
+
+
+def _call(recipe):
   try:
     return BUILDERS[recipe["builder"]](**recipe.get("arguments", {}))
   except (TypeError, AttributeError) as error:  # Arguments the builder cannot take.

@@ -171,9 +171,14 @@ class MADE(keras.layers.Layer):
     self.built = True
 
   def masked_kernels(self):
-    """The kernels times their masks; pass them to `call` to skip re-masking in a loop."""
+    """The kernels times their masks, in the compute dtype (bfloat16 under
+    "mixed_bfloat16", even outside `call`); pass them to `call` to skip re-masking in a loop."""
     return [kernel * tf.constant(mask, kernel.dtype)
-            for kernel, mask in zip(self.kernels, self._masks)]
+            for kernel, mask in zip(self._in_compute_dtype(self.kernels), self._masks)]
+
+  def _in_compute_dtype(self, tensors):
+    """`tensors` (variables, inputs) cast to the compute dtype; a no-op without a mixed policy."""
+    return [None if t is None else tf.cast(t, self.compute_dtype) for t in tensors]
 
   def flatten(self, x, conditional_input=None):
     """`(batch_shape, x: [N, D], context: [N, C] or None)`, batch shapes broadcast."""
@@ -217,15 +222,19 @@ class MADE(keras.layers.Layer):
   def prefix_networks(self, chunks, context=None, kernels=None):
     """Per chunk `(a, b)` of positions, the MADE restricted to what its outputs need.
 
-    Each is a function `x: [N, >= b - 1] -> [N, b - a, params]`: the outputs of positions
+    Each is a function `x: [N, >= b - 1] -> [N, b - a, params]` (in the compute dtype,
+    whatever `x`'s float dtype): the outputs of positions
     `a <= k < b` from the inputs at positions `< b - 1` (in the order,
     `x[:, k] = x_original[:, order[k]]`), through the hidden units of degree `< b` only,
     each matmul in `num_blocks` degree blocks. `context: [N, C]`, as from `flatten`;
     `kernels`: optional `masked_kernels()`. The weights are sliced here, once.
     """
+    # Called outside `call` too (MAF's sampling), where Keras casts nothing: cast here.
+    biases = self._in_compute_dtype(self.biases)
+    (context,) = self._in_compute_dtype([context])
     kernels, shifts, conditional_kernels = block_masked.sorted_weights(
-        kernels or self.masked_kernels(), self.biases, self.conditional_kernels,
-        self._order, self.params)
+        kernels or self.masked_kernels(), biases,
+        self._in_compute_dtype(self.conditional_kernels), self._order, self.params)
     if context is not None:
       shifts[0] = shifts[0] + tf.matmul(context, conditional_kernels[0])
       shifts[-1] = shifts[-1] + tf.matmul(context, conditional_kernels[1])
@@ -244,6 +253,7 @@ class MADE(keras.layers.Layer):
     return networks
 
   def _apply(self, layers, h):
+    (h,) = self._in_compute_dtype([h])
     for i, (pieces, shift, columns) in enumerate(layers):
       h = block_masked.matmul(h, pieces, columns) + shift
       if i < len(layers) - 1:

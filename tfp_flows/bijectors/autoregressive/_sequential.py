@@ -33,7 +33,9 @@ class AutoregressiveBijector(_one_pass.OnePassBijector):
           f"Expected a MADE with params={self._transform.num_params} for "
           f"{self._transform!r}. Received: made.params={made.params}")
     self._made_variables = _checks.variables_of(made)
-    self._input_dtype = tf.as_dtype(made.compute_dtype)
+    # The flow's dtype: the MADE's variables' (float32 under a mixed Keras policy, whose
+    # compute dtype is bfloat16 or float16; `_network_params` casts its outputs back).
+    self._input_dtype = tf.as_dtype(made.variable_dtype)
     # dtype=None: TFP would raise a bare TypeError on an integer input; the input check
     # says which argument and which dtype instead.
     super().__init__(forward_min_event_ndims=1, dtype=None,
@@ -67,7 +69,8 @@ class AutoregressiveBijector(_one_pass.OnePassBijector):
   def _one_pass(self, u, transform, conditional_input):
     """`transform(u, MADE(u))`: the output and the log-det summed over the event."""
     conditional_input = self._checked_context(conditional_input, u.dtype)
-    out, log_det = transform(u, self._made(u, conditional_input=conditional_input))
+    out, log_det = transform(
+        u, self._network_params(self._made, u, conditional_input=conditional_input))
     return out, tf.reduce_sum(log_det, axis=-1)
 
   def _solve(self, transform, u, conditional_input):
@@ -81,7 +84,8 @@ class AutoregressiveBijector(_one_pass.OnePassBijector):
     kernels = self._made.masked_kernels()
 
     def step(y):
-      params = self._made(y, conditional_input=conditional_input, kernels=kernels)
+      params = self._network_params(self._made, y, conditional_input=conditional_input,
+                                    kernels=kernels)
       return transform(u, params)
 
     y = tf.zeros_like(u)
@@ -106,7 +110,8 @@ class AutoregressiveBijector(_one_pass.OnePassBijector):
       u_chunk = u_flat[:, a:b]
 
       def step(y_chunk, y=y, a=a, b=b, u_chunk=u_chunk, network=network):
-        return transform(u_chunk, network(tf.concat([y, y_chunk[:, :b - 1 - a]], -1)))
+        return transform(u_chunk, self._network_params(
+            network, tf.concat([y, y_chunk[:, :b - 1 - a]], -1)))
 
       y_chunk = tf.zeros_like(u_chunk)
       if b - a > 1:

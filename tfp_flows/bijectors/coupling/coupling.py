@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from tfp_flows import nn
 from tfp_flows import transformers
+from tfp_flows.nn import _precision
 from tfp_flows.bijectors import _checks
 from tfp_flows.bijectors import _one_pass
 
@@ -108,7 +109,9 @@ class Coupling(_one_pass.OnePassBijector):
       network (`[C]`, or `[H, W, C']` for images); `None` for none.
     hidden_units: widths of the "mlp" network.
     hidden_channels, num_blocks: width of the "resnet" and "glow" networks, resnet depth.
-    dtype: float dtype of a network built here.
+    dtype: float dtype of the coupling's inputs and of a network built here; that network
+      gets the global Keras policy instead when it is mixed over `dtype` variables (e.g.
+      "mixed_bfloat16" for float32: bfloat16 compute, float32 variables and outputs).
 
   Example:
     >>> layer = tff.bijectors.Coupling([4], mask="half", transform="spline", hidden_units=[8])
@@ -152,7 +155,9 @@ class Coupling(_one_pass.OnePassBijector):
                                  hidden_channels, num_blocks, self._conditional_shape,
                                  tf.as_dtype(dtype))
     self._network = network
-    self._input_dtype = tf.as_dtype(network.compute_dtype)
+    # The flow's dtype: the network's variables' (float32 under a mixed Keras policy, whose
+    # compute dtype is bfloat16 or float16; `_network_params` casts its outputs back).
+    self._input_dtype = tf.as_dtype(network.variable_dtype)
     _check_network(network, in_shape, out_shape + [num_params], self._conditional_shape,
                    self._input_dtype)
     self._network_variables = _checks.variables_of(network)
@@ -183,11 +188,11 @@ class Coupling(_one_pass.OnePassBijector):
           f"conditional_event_shape={self._conditional_shape}, conditional_input="
           f"{'None' if conditional_input is None else 'a tensor'} ({self.name})")
     if conditional_input is None:
-      return self._network(kept)
+      return self._network_params(self._network, kept)
     context = _checks.checked_input(tf.convert_to_tensor(conditional_input, kept.dtype),
                                     kept.dtype, self._conditional_shape, self.validate_args,
                                     "conditional_input")
-    return self._network(kept, context)
+    return self._network_params(self._network, kept, context)
 
   def _couple(self, u, elementwise, name, conditional_input):
     """`(output, log-det)`: `elementwise(part, params)` on the transformed part of `u`."""
@@ -248,11 +253,12 @@ def _default_network(kind, in_shape, out_shape, num_params, hidden_units, hidden
   if kind == "mlp":
     return nn.CouplingMLP(in_shape[0], hidden_units, params=num_params,
                           output_size=out_shape[0], conditional_event_shape=conditional_shape,
-                          dtype=dtype.name)
+                          dtype=_precision.layer_policy(dtype))
   network = nn.CouplingResNet if kind == "resnet" else nn.GlowNetwork
   sizes = dict(num_blocks=num_blocks) if kind == "resnet" else {}
   return network(in_shape, hidden_channels, params=num_params, output_channels=out_shape[-1],
-                 conditional_event_shape=conditional_shape, dtype=dtype.name, **sizes)
+                 conditional_event_shape=conditional_shape,
+                 dtype=_precision.layer_policy(dtype), **sizes)
 
 
 def _dims(shape):
