@@ -1,16 +1,22 @@
-"""Peak memory of a Glow training step: ours against TFP's `tfb.Glow`, at 32x32x3, batch 64.
+"""Peak memory of a Glow training step: ours, ours with `recompute_gradients=True`, and
+TFP's `tfb.Glow`, at 32x32x3, batch 64.
 
 Each model runs in its own fresh process (`--worker`): build the flow (the layouts of
-`benchmarks/glow_vs_tfp.py`: 3 levels x 8 steps, 128 hidden channels, the same
-dequantization and logit), initialise ActNorm and the optimizer, record the resident set size (RSS), then trace and run
-the train step (an Adam step on mean bits/dim, `tf.function`, optionally XLA) `--steps`
-times; the reported "step peak" is the process's peak RSS (`ru_maxrss`) minus that RSS
-before the first step: tracing, activations, gradients and the allocator's high-water mark,
-next to the parameter count and the weights' own size. CPU memory only:
-on a GPU, `tf.config.experimental.get_memory_info` gives the device's peak instead (printed
-when a GPU is present). normflows is not installed here, so its Glow is not measured.
+`benchmarks/image_flows_speed.py`: 3 levels x 8 steps, 128 hidden channels, the same
+dequantization and logit; "ours, recompute" is `tff.models.glow(...,
+recompute_gradients=True)`, every coupling network under `tf.recompute_grad`), initialise
+ActNorm and the optimizer, record the resident set size (RSS), then trace and run the train
+step (an Adam step on mean bits/dim, `tf.function`, optionally XLA) `--steps` times; the
+reported "step peak" is the process's peak RSS (`ru_maxrss`) minus that RSS before the
+first step: tracing, activations, gradients and the allocator's high-water mark, next to
+the parameter count and the weights' own size. "ms/step" is the mean wall time of the
+steps after the first (which traces and compiles), so recompute's price (one more forward
+pass of each network) shows next to what it saves; the load average is printed with it.
+CPU memory only: on a GPU, `tf.config.experimental.get_memory_info` gives the device's
+peak instead (printed when a GPU is present). normflows is not installed here, so its Glow
+is not measured.
 
-  PYTHONPATH=. python benchmarks/glow_memory.py [--batch=64] [--xla]
+  PYTHONPATH=. python benchmarks/glow_memory.py [--batch=64] [--steps=4] [--xla]
 """
 
 import argparse
@@ -19,6 +25,9 @@ import os
 import resource
 import subprocess
 import sys
+import time
+
+MODELS = {"ours": "ours", "ours_recompute": "ours, recompute", "TFP": "TFP"}
 
 
 def worker(args):
@@ -32,8 +41,9 @@ def worker(args):
 
   shape = [args.size, args.size, 3]
   x = tf.constant(np.random.default_rng(0).integers(0, 256, [args.batch] + shape), tf.float32)
-  if args.worker == "ours":
-    dist = tff.models.glow(shape, levels=3, depth=8, hidden_channels=128, num_bins=256, seed=0)
+  if args.worker.startswith("ours"):
+    dist = tff.models.glow(shape, levels=3, depth=8, hidden_channels=128, num_bins=256, seed=0,
+                           recompute_gradients=args.worker == "ours_recompute")
     tff.bijectors.initialize_act_norms(dist, x)
   else:
     dist = tfp_glow(128, 8, 3, shape=shape, num_bins=256)
@@ -51,10 +61,15 @@ def worker(args):
 
   with open("/proc/self/statm") as f:  # Pages: size, resident, ...
     start = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024
+  times = []
   for _ in range(args.steps):
+    begin = time.perf_counter()
     loss = float(train_step(x))
+    times.append(time.perf_counter() - begin)
   peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-  record = {"model": args.worker, "params": num_params(dist), "loss": loss,
+  timed = times[1:] or times  # The first step traces (and compiles).
+  record = {"model": MODELS[args.worker], "params": num_params(dist), "loss": loss,
+            "ms_per_step": 1e3 * sum(timed) / len(timed), "load": os.getloadavg()[0],
             "peak_mb": peak / 1024, "growth_mb": (peak - start) / 1024,
             "weights_mb": sum(int(np.prod(v.shape)) for v in variables) * 4 / 2**20}
   if tf.config.list_physical_devices("GPU"):
@@ -66,17 +81,17 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--batch", type=int, default=64)
   parser.add_argument("--size", type=int, default=32)
-  parser.add_argument("--steps", type=int, default=3)
+  parser.add_argument("--steps", type=int, default=4)
   parser.add_argument("--xla", action="store_true")
   parser.add_argument("--quick", action="store_true", help="16x16, batch 8")
-  parser.add_argument("--worker", choices=["ours", "TFP"], help=argparse.SUPPRESS)
+  parser.add_argument("--worker", choices=list(MODELS), help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args.quick:
     args.size, args.batch, args.steps = 16, 8, 1
   if args.worker:
     return worker(args)
   results = []
-  for model in ("ours", "TFP"):
+  for model in MODELS:
     command = [sys.executable, os.path.abspath(__file__), f"--worker={model}",
                f"--batch={args.batch}", f"--size={args.size}", f"--steps={args.steps}"]
     if args.xla:
@@ -86,13 +101,18 @@ def main():
     results.append(json.loads(output.split("RESULT ", 1)[1]))
   print(f"Glow {args.size}x{args.size}x3, 3 levels x 8 steps, 128 hidden, batch {args.batch}, "
         f"XLA {'on' if args.xla else 'off'}, {args.steps} steps")
-  print(f"{'model':<7}{'params':>11}{'weights MB':>12}{'peak RSS MB':>13}{'step peak MB':>14}")
+  print(f"{'model':<17}{'params':>11}{'weights MB':>12}{'peak RSS MB':>13}{'step peak MB':>14}"
+        f"{'ms/step':>9}{'load':>6}")
   for r in results:
-    print(f"{r['model']:<7}{r['params']:>11,}{r['weights_mb']:>12.1f}{r['peak_mb']:>13.0f}"
-          f"{r['growth_mb']:>14.0f}" + (f"  GPU peak {r['gpu_peak_mb']:.0f} MB"
-                                        if "gpu_peak_mb" in r else ""))
-  print(f"ours/TFP: peak RSS {results[0]['peak_mb'] / results[1]['peak_mb']:.2f}, step peak "
-        f"{results[0]['growth_mb'] / results[1]['growth_mb']:.2f}")
+    print(f"{r['model']:<17}{r['params']:>11,}{r['weights_mb']:>12.1f}{r['peak_mb']:>13.0f}"
+          f"{r['growth_mb']:>14.0f}{r['ms_per_step']:>9.0f}{r['load']:>6.1f}"
+          + (f"  GPU peak {r['gpu_peak_mb']:.0f} MB" if "gpu_peak_mb" in r else ""))
+  ours, recomputed, tfp_glow = results
+  for r in (ours, recomputed):
+    print(f"{r['model']} / TFP: peak RSS {r['peak_mb'] / tfp_glow['peak_mb']:.2f}, step peak "
+          f"{r['growth_mb'] / tfp_glow['growth_mb']:.2f}")
+  print(f"recompute / ours: step peak {recomputed['growth_mb'] / ours['growth_mb']:.2f}, "
+        f"ms/step {recomputed['ms_per_step'] / ours['ms_per_step']:.2f}")
 
 
 if __name__ == "__main__":

@@ -72,6 +72,24 @@ def test_samples_are_integer_images_with_finite_log_prob():
   assert np.all(np.isfinite(dist.log_prob(x)))
 
 
+def test_recompute_gradients_wraps_every_coupling_network_and_keeps_the_log_prob():
+  keras.utils.set_random_seed(0)
+  plain = tiny_models.build("flowpp")
+  recomputed = tiny_models.build("flowpp", recompute_gradients=True)
+  couplings = [m for m in recomputed.bijector.submodules
+               if isinstance(m, tff.bijectors.Coupling)
+               and isinstance(m.transform, tff.transformers.MixtureCDFLogit)]
+  assert len(couplings) == 4
+  assert all(isinstance(c.network, tff.nn._recompute.Recomputed) for c in couplings)
+  for source, target in zip(plain.variables, recomputed.variables, strict=True):
+    target.assign(source)
+  x = tf.constant(tiny_models.data("flowpp", 6))
+  seed = tf.constant([4, 5])
+  np.testing.assert_array_equal(
+      recomputed.log_prob(x, bijector_kwargs=tff.models.bijector_kwargs(recomputed, seed=seed)),
+      plain.log_prob(x, bijector_kwargs=tff.models.bijector_kwargs(plain, seed=seed)))
+
+
 def test_a_short_fit_lowers_the_test_bits_per_dim_and_trains_every_part():
   train, test = tff.data.digits("train")[:256], tff.data.digits("test")[:128]
   dist = tff.models.flowpp([8, 8, 1], num_bins=17, levels=2, depth=1, hidden_channels=8,

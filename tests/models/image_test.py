@@ -177,6 +177,10 @@ def test_learned_prior_adds_one_prior_per_split():
      "Expected num_classes to be an int >= 1. Received: num_classes=2.5"),
     (tff.models.flowpp, dict(image_shape=[4, 4, 1], levels=1, num_classes=True),
      "Expected num_classes to be an int >= 1. Received: num_classes=True"),
+    (tff.models.glow, dict(image_shape=[4, 4, 1], levels=1, recompute_gradients="yes"),
+     "Expected recompute_gradients to be True or False. Received: recompute_gradients='yes'"),
+    (tff.models.realnvp, dict(image_shape=[4, 4, 1], recompute_gradients=1),
+     "Expected recompute_gradients to be True or False. Received: recompute_gradients=1"),
 ])
 def test_raises_on_bad_shapes_and_counts(builder, kwargs, match):
   with pytest.raises(ValueError, match=match):
@@ -221,3 +225,140 @@ def test_the_learned_prior_of_a_class_conditional_glow_sees_the_label():
   dist = BUILDERS["glow_learned_prior"](num_bins=None, logit_alpha=None, num_classes=3)
   priors = [b for b in tff.bijectors.walk.leaves(dist) if b.name.endswith("_prior")]
   assert priors and all(p.conditional_event_shape == [3] for p in priors)
+
+
+# recompute_gradients=True: the coupling networks run under tf.recompute_grad.
+
+
+def plain_and_recomputed(name, **kwargs):
+  """The flow built without and with `recompute_gradients`, both holding the same values
+  (the first's, ActNorms started on a batch, copied into the second)."""
+  plain = perturbed(name, recompute_gradients=False, **kwargs)
+  recomputed = perturbed(name, recompute_gradients=True, **kwargs)
+  tff.bijectors.initialize_act_norms(plain, integer_images(8, 17),
+                                     **labels_kwargs(plain, 8, "conditional_input"))
+  for source, target in zip(plain.variables, recomputed.variables, strict=True):
+    assert source.shape == target.shape
+    target.assign(source)
+  return plain, recomputed
+
+
+def labels_kwargs(dist, n, key="context"):
+  """`{"context": class labels}` (or `{"conditional_input": one-hot labels}`) for a
+  class-conditional flow, `{}` for another."""
+  if dist.num_classes is None:
+    return {}
+  labels = np.random.default_rng(3).integers(0, dist.num_classes, [n])
+  return {key: labels if key == "context" else tf.one_hot(labels, dist.num_classes)}
+
+
+def loss_and_gradients(dist, x, mode="eager"):
+  """Mean negative log-likelihood (fixed dequantization noise) and its gradient with
+  respect to every trainable variable, run eagerly, as a tf.function or compiled by XLA."""
+  context = labels_kwargs(dist, x.shape[0])
+
+  def run(x):
+    with tf.GradientTape() as tape:
+      loss = -tf.reduce_mean(dist.log_prob(x, seed=tf.constant([1, 2]), **context))
+    return loss, tape.gradient(loss, dist.trainable_variables)
+
+  if mode != "eager":
+    run = tf.function(run, jit_compile=mode == "xla")
+  return run(x)
+
+
+def network_variables(dist):
+  return [v.value for m in dist.bijector.submodules if isinstance(m, tff.bijectors.Coupling)
+          for v in m.network.trainable_weights]
+
+
+def assert_same_loss_and_gradients(plain, recomputed, mode):
+  x = integer_images(6, 17)
+  loss, gradients = loss_and_gradients(plain, x, mode)
+  recomputed_loss, recomputed_gradients = loss_and_gradients(recomputed, x, mode)
+  np.testing.assert_allclose(recomputed_loss, loss, rtol=1e-6)
+  assert len(recomputed_gradients) == len(gradients) == len(plain.trainable_variables)
+  for variable, g0, g1 in zip(plain.trainable_variables, gradients, recomputed_gradients):
+    assert g0 is not None and g1 is not None, variable.name
+    np.testing.assert_allclose(g1, g0, rtol=1e-5, atol=1e-6, err_msg=variable.name)
+
+
+@pytest.mark.parametrize("mode", ["eager", "function"])
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_recompute_gradients_keeps_log_prob_and_every_gradient(name, mode):
+  plain, recomputed = plain_and_recomputed(name, num_bins=17)
+  x = integer_images(6, 17)
+  seed = tf.constant([1, 2])
+  np.testing.assert_array_equal(recomputed.log_prob(x, seed=seed), plain.log_prob(x, seed=seed))
+  assert_same_loss_and_gradients(plain, recomputed, mode)
+
+
+@pytest.mark.parametrize("name", ["glow_learned_prior", "realnvp"])
+def test_recompute_gradients_keeps_every_gradient_of_a_class_conditional_flow_under_xla(name):
+  plain, recomputed = plain_and_recomputed(name, num_bins=17, num_classes=3)
+  assert_same_loss_and_gradients(plain, recomputed, "xla")
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_recompute_gradients_gives_every_network_variable_a_gradient(name):
+  _, recomputed = plain_and_recomputed(name, num_bins=17)
+  networks = [m.network for m in recomputed.bijector.submodules
+              if isinstance(m, tff.bijectors.AffineCoupling)]
+  assert networks and all(isinstance(n, tff.nn._recompute.Recomputed) for n in networks)
+  variables = network_variables(recomputed)
+  listed = {v.ref() for v in recomputed.trainable_variables}
+  assert variables and all(v.ref() in listed for v in variables)
+  _, gradients = loss_and_gradients(recomputed, integer_images(6, 17), "function")
+  by_variable = {v.ref(): g for v, g in zip(recomputed.trainable_variables, gradients)}
+  for v in variables:  # Perturbed weights: every gradient is nonzero.
+    assert by_variable[v.ref()] is not None and np.any(by_variable[v.ref()] != 0.), v.name
+
+
+def test_recompute_gradients_runs_each_network_again_in_the_backward_pass():
+  dist = BUILDERS["glow"](num_bins=17, recompute_gradients=True)
+  networks = [m.network.network for m in dist.bijector.submodules
+              if isinstance(m, tff.bijectors.AffineCoupling)]
+  calls = []
+  for network in networks:
+    network.call = (lambda call: lambda x: calls.append(1) or call(x))(network.call)
+  with tf.GradientTape() as tape:
+    loss = -tf.reduce_mean(dist.log_prob(integer_images(3, 17)))
+  assert len(calls) == len(networks) == 4
+  tape.gradient(loss, dist.trainable_variables)
+  assert len(calls) == 2 * len(networks)
+
+
+@pytest.mark.parametrize("name", ["glow", "realnvp"])
+def test_a_short_fit_with_recompute_gradients_trains_as_the_plain_flow(name):
+  models = [tff.keras.FlowModel(dist, seed=0) for dist in plain_and_recomputed(name, num_bins=17)]
+  x = integer_images(32, 17).numpy()
+  for model in models:
+    model.compile(keras.optimizers.Adam(1e-2))
+    history = model.fit(x, batch_size=16, epochs=2, verbose=0).history
+    assert np.all(np.isfinite(history["loss"]))
+  plain, recomputed = (model.distribution for model in models)
+  moved = 0
+  for v0, v1, start in zip(plain.trainable_variables, recomputed.trainable_variables,
+                           perturbed(name, num_bins=17).trainable_variables):
+    np.testing.assert_allclose(v1, v0, rtol=1e-4, atol=1e-5, err_msg=v0.name)
+    moved += not np.allclose(v1, start)
+  assert moved == len(plain.trainable_variables) > 0
+
+
+def test_recompute_gradients_is_in_the_recipe_and_survives_a_save_and_reload(tmp_path):
+  dist = BUILDERS["glow"](num_bins=17, num_classes=3, recompute_gradients=True)
+  assert dist.recipe["arguments"]["recompute_gradients"] is True
+  assert BUILDERS["realnvp"]().recipe["arguments"]["recompute_gradients"] is False
+  model = tff.keras.FlowModel(dist, seed=0)
+  model.compile(keras.optimizers.Adam(1e-2))
+  x, c = integer_images(16, 17).numpy(), np.arange(16) % 3
+  model.fit(x, c, batch_size=16, epochs=1, verbose=0)
+  path = str(tmp_path / "flow.keras")
+  model.save(path)
+  loaded = keras.models.load_model(path)
+  assert loaded.distribution.recipe == dist.recipe
+  assert all(isinstance(m.network, tff.nn._recompute.Recomputed)
+             for m in loaded.distribution.bijector.submodules
+             if isinstance(m, tff.bijectors.AffineCoupling))
+  seed = tf.constant([1, 2])
+  np.testing.assert_array_equal(loaded.log_prob(x, c, seed=seed), model.log_prob(x, c, seed=seed))

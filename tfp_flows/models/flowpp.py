@@ -13,7 +13,7 @@ from tfp_flows.models import recipe
 def flowpp(image_shape, num_bins=256, levels=2, depth=4, hidden_channels=64,
            num_components=8, dequantization_layers=4, dequantization_hidden_channels=32,
            learned_prior=True, logit_alpha=0.05, num_classes=None, seed=None,
-           dtype=tf.float32, validate_args=False, name="flowpp"):
+           recompute_gradients=False, dtype=tf.float32, validate_args=False, name="flowpp"):
   """Flow++ (Ho et al. 2019) over `[H, W, C]` integer images of `num_bins` levels.
 
   Data to latent: `VariationalDequantization` (a conditional spline-coupling flow for the
@@ -40,6 +40,9 @@ def flowpp(image_shape, num_bins=256, levels=2, depth=4, hidden_channels=64,
     num_classes: K for a class-conditional Flow++ (as in `glow`): the label reaches every
       coupling network and the learned prior; the dequantizer sees only the image.
     seed: seed of the 1x1 convolutions' random rotations.
+    recompute_gradients: gradient checkpointing of the mixture-CDF couplings' networks (as
+      in `glow`): less activation memory per training step, about one more forward pass of
+      each network in the backward pass.
 
   Example:
     >>> flow = tff.models.flowpp([4, 4, 1], num_bins=4, levels=1, depth=1, hidden_channels=4,
@@ -65,7 +68,8 @@ def flowpp(image_shape, num_bins=256, levels=2, depth=4, hidden_channels=64,
   def coupling(shape, tag):
     return bijectors.Coupling(shape, "channel", network="glow", transform=mixture,
                               hidden_channels=hidden_channels,
-                              conditional_event_shape=context_shape, dtype=dtype,
+                              conditional_event_shape=context_shape,
+                              recompute_gradients=recompute_gradients, dtype=dtype,
                               validate_args=validate_args, name=f"{name}_{tag}_coupling")
 
   layers = image.multi_scale(image_shape, levels, depth, coupling, True, learned_prior, seed,

@@ -26,8 +26,8 @@ tfd = tfp.distributions
 
 @recipe.builder
 def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bins=256,
-            logit_alpha=0.05, num_classes=None, dtype=tf.float32, validate_args=False,
-            name="realnvp"):
+            logit_alpha=0.05, num_classes=None, recompute_gradients=False, dtype=tf.float32,
+            validate_args=False, name="realnvp"):
   """RealNVP (Dinh et al. 2017, section 4.1), data to latent at each scale:
 
   3 checkerboard couplings, squeeze, 3 channel couplings, factor out half the channels,
@@ -45,6 +45,12 @@ def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bin
     num_classes: K for a class-conditional flow `p(x | k)`: its context is an integer
       label in `[0, K)` (`log_prob(x, context=labels)`), one-hot encoded, and every
       coupling network adds a learned map of it to its first layer; `None`: unconditional.
+    recompute_gradients: run each coupling network under `tf.recompute_grad` (gradient
+      checkpointing): a training step keeps no network activations for its backward pass
+      (the `[N, H, W, hidden_channels]` tensors that dominate a deep flow's peak memory)
+      and recomputes them there instead, for about one more forward pass of every
+      network per step (`tff.bijectors.Coupling`). Outputs and gradients are those of the
+      plain flow.
 
   Example:
     >>> flow = tff.models.realnvp([4, 4, 1], num_scales=2, hidden_channels=4, num_blocks=1,
@@ -66,8 +72,8 @@ def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bin
   def coupling(shape, mask, parity, tag):
     return bijectors.AffineCoupling(shape, mask, parity, hidden_channels=hidden_channels,
                                     num_blocks=num_blocks, conditional_event_shape=context_shape,
-                                    dtype=dtype, validate_args=validate_args,
-                                    name=f"{name}_{tag}")
+                                    recompute_gradients=recompute_gradients, dtype=dtype,
+                                    validate_args=validate_args, name=f"{name}_{tag}")
 
   def scale(shape, index):
     """Data-to-latent list of the bijectors of scale `index` and the ones below it."""
@@ -95,7 +101,7 @@ def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bin
 @recipe.builder
 def glow(image_shape, levels=3, depth=8, hidden_channels=512, num_bins=256, logit_alpha=0.05,
          lu_decomposed=True, learned_prior=False, num_classes=None, seed=None,
-         dtype=tf.float32, validate_args=False, name="glow"):
+         recompute_gradients=False, dtype=tf.float32, validate_args=False, name="glow"):
   """Glow (Kingma & Dhariwal 2018), data to latent at each level:
 
   squeeze, then `depth` steps of ActNorm -> invertible 1x1 conv -> affine coupling (channel
@@ -117,6 +123,10 @@ def glow(image_shape, levels=3, depth=8, hidden_channels=512, num_bins=256, logi
     num_classes: K for a class-conditional Glow (as in `realnvp`); the learned prior, when
       on, is conditioned on the label too.
     seed: seed of the 1x1 convolutions' random rotations.
+    recompute_gradients: gradient checkpointing of the coupling networks, as in
+      `realnvp`: less activation memory per training step (the networks' hidden
+      activations of every step are not kept), about one more forward pass of each
+      network in the backward pass. For deep Glows (large `depth`, `hidden_channels`).
 
   Example:
     >>> flow = tff.models.glow([4, 4, 1], levels=2, depth=1, hidden_channels=4, num_bins=4)
@@ -137,7 +147,8 @@ def glow(image_shape, levels=3, depth=8, hidden_channels=512, num_bins=256, logi
   def coupling(shape, tag):
     return bijectors.AffineCoupling(shape, "channel", network="glow",
                                     hidden_channels=hidden_channels,
-                                    conditional_event_shape=context_shape, dtype=dtype,
+                                    conditional_event_shape=context_shape,
+                                    recompute_gradients=recompute_gradients, dtype=dtype,
                                     validate_args=validate_args, name=f"{name}_{tag}_coupling")
 
   layers = multi_scale(image_shape, levels, depth, coupling, lu_decomposed, learned_prior,

@@ -1,5 +1,6 @@
 """Coupling: shared checks for every transform and mask (spline inputs beyond its interval
-included), identity start, context reaching the network, one network pass, errors."""
+included), identity start, context reaching the network, one network pass, recomputed
+gradients, errors."""
 
 import numpy as np
 import pytest
@@ -117,11 +118,39 @@ def test_log_prob_runs_the_network_once(transform):
   assert len(calls) == 2
 
 
+@pytest.mark.parametrize("event_shape,mask,parity,transform",
+                         [CASES[2], CASES[4], CASES[5]], ids=[IDS[2], IDS[4], IDS[5]])
+def test_recompute_gradients_keeps_outputs_and_gradients_and_passes_the_shared_checks(
+    event_shape, mask, parity, transform):
+  plain = perturbed(event_shape, mask, parity, transform, tf.float32)
+  recomputed = perturbed(event_shape, mask, parity, transform, tf.float32,
+                         recompute_gradients=True)
+  assert isinstance(recomputed.network, tff.nn._recompute.Recomputed)
+  z = tf.constant(np.random.default_rng(1).normal(size=[2, 3] + event_shape), tf.float32)
+  bijector_checks.check_bijector(recomputed, z, event_ndims=len(event_shape))
+  x = plain.forward(z)
+
+  def log_det_and_gradients(bijector):
+    with tf.GradientTape() as tape:
+      log_det = bijector.inverse_log_det_jacobian(tf.identity(x), len(event_shape))
+      loss = tf.reduce_sum(log_det) + tf.reduce_sum(bijector.inverse(tf.identity(x)) ** 2)
+    return log_det, tape.gradient(loss, bijector.trainable_variables)
+
+  (log_det, gradients), (log_det_again, gradients_again) = map(log_det_and_gradients,
+                                                              (plain, recomputed))
+  np.testing.assert_array_equal(log_det_again, log_det)
+  assert len(gradients_again) == len(gradients) > 0
+  for g, g_again in zip(gradients, gradients_again):
+    np.testing.assert_allclose(g_again, g, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("kwargs,match", [
     (dict(transform="cubic"), "Expected transform in"),
     (dict(transform="spline", network=tf.keras.layers.Dense(4)),
      r"Expected the network to map \[\.\.\., 2\] to \[\.\.\., 2, 23\]"),
     (dict(mask="stripes"), "Expected mask in"),
+    (dict(recompute_gradients="yes"), "Expected recompute_gradients to be True or False. "
+     "Received: recompute_gradients='yes'"),
 ])
 def test_raises_on_bad_arguments(kwargs, match):
   with pytest.raises(ValueError, match=match):

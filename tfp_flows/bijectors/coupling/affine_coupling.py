@@ -39,17 +39,18 @@ class AffineCoupling(coupling.Coupling):
 
   def __init__(self, event_shape, mask="half", parity=0, network=None, shift_only=False,
                conditional_event_shape=None, hidden_units=(64, 64), hidden_channels=64,
-               num_blocks=2, dtype=tf.float32, validate_args=False, name="affine_coupling"):
+               num_blocks=2, recompute_gradients=False, dtype=tf.float32,
+               validate_args=False, name="affine_coupling"):
     parameters = dict(event_shape=event_shape, mask=mask, parity=parity, network=network,
                       shift_only=shift_only, conditional_event_shape=conditional_event_shape,
                       hidden_units=hidden_units, hidden_channels=hidden_channels,
-                      num_blocks=num_blocks, dtype=dtype, validate_args=validate_args,
-                      name=name)
+                      num_blocks=num_blocks, recompute_gradients=recompute_gradients,
+                      dtype=dtype, validate_args=validate_args, name=name)
     super().__init__(event_shape, mask, parity, network,
                      transform="additive" if shift_only else "affine",
                      conditional_event_shape=conditional_event_shape,
                      hidden_units=hidden_units, hidden_channels=hidden_channels,
-                     num_blocks=num_blocks, dtype=dtype, validate_args=validate_args,
-                     name=name)
+                     num_blocks=num_blocks, recompute_gradients=recompute_gradients,
+                     dtype=dtype, validate_args=validate_args, name=name)
     # TFP's `copy()` rebuilds a bijector from `parameters`: these are the class's own.
     self._parameters = self._no_dependency(parameters)

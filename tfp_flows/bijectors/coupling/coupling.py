@@ -10,6 +10,7 @@ import tensorflow as tf
 from tfp_flows import nn
 from tfp_flows import transformers
 from tfp_flows.nn import _precision
+from tfp_flows.nn import _recompute
 from tfp_flows.bijectors import _checks
 from tfp_flows.bijectors import _one_pass
 
@@ -109,6 +110,10 @@ class Coupling(_one_pass.OnePassBijector):
       network (`[C]`, or `[H, W, C']` for images); `None` for none.
     hidden_units: widths of the "mlp" network.
     hidden_channels, num_blocks: width of the "resnet" and "glow" networks, resnet depth.
+    recompute_gradients: call the network under `tf.recompute_grad` (gradient
+      checkpointing, `tfp_flows.nn._recompute`): a training step keeps none of its hidden
+      activations for the backward pass and recomputes them there, for about one more
+      forward pass of the network per step. Outputs and gradients are unchanged.
     dtype: float dtype of the coupling's inputs and of a network built here; that network
       gets the global Keras policy instead when it is mixed over `dtype` variables (e.g.
       "mixed_bfloat16" for float32: bfloat16 compute, float32 variables and outputs).
@@ -134,12 +139,16 @@ class Coupling(_one_pass.OnePassBijector):
 
   def __init__(self, event_shape, mask="half", parity=0, network=None, transform="affine",
                conditional_event_shape=None, hidden_units=(64, 64), hidden_channels=64,
-               num_blocks=2, dtype=tf.float32, validate_args=False, name="coupling"):
+               num_blocks=2, recompute_gradients=False, dtype=tf.float32,
+               validate_args=False, name="coupling"):
     parameters = dict(event_shape=event_shape, mask=mask, parity=parity, network=network,
                       transform=transform, conditional_event_shape=conditional_event_shape,
                       hidden_units=hidden_units, hidden_channels=hidden_channels,
-                      num_blocks=num_blocks, dtype=dtype, validate_args=validate_args,
-                      name=name)
+                      num_blocks=num_blocks, recompute_gradients=recompute_gradients,
+                      dtype=dtype, validate_args=validate_args, name=name)
+    if not isinstance(recompute_gradients, bool):
+      raise ValueError("Expected recompute_gradients to be True or False. Received: "
+                       f"recompute_gradients={recompute_gradients!r}")
     self._event_shape = [int(d) for d in np.reshape(event_shape, [-1])]
     self._mask = coupling_mask(self._event_shape, mask, parity)
     self._transform = transformers.get(
@@ -154,6 +163,8 @@ class Coupling(_one_pass.OnePassBijector):
       network = _default_network(network, in_shape, out_shape, num_params, hidden_units,
                                  hidden_channels, num_blocks, self._conditional_shape,
                                  tf.as_dtype(dtype))
+    if recompute_gradients:
+      network = _recompute.Recomputed(network)
     self._network = network
     # The flow's dtype: the network's variables' (float32 under a mixed Keras policy, whose
     # compute dtype is bfloat16 or float16; `_network_params` casts its outputs back).
@@ -245,6 +256,8 @@ def _check_network(network, in_shape, out_shape, conditional_shape, dtype):
 
 def _default_network(kind, in_shape, out_shape, num_params, hidden_units, hidden_channels,
                      num_blocks, conditional_shape, dtype):
+  """The network `Coupling(network=kind)` builds: "mlp", "resnet" or "glow" (`None`: "mlp"
+  for vectors, "resnet" for images), shapes from `network_shapes`, zero last layer."""
   kind = kind or ("mlp" if len(in_shape) == 1 else "resnet")
   kinds = {1: ("mlp",), 3: ("resnet", "glow")}[len(in_shape)]
   if kind not in kinds:
