@@ -6,8 +6,8 @@
 #   PYTHON=/path/to/venv/bin/python TORCH_PYTHON=/path/to/torch/venv/bin/python benchmarks/accelerator.sh
 #
 # Needs TensorFlow (with CUDA) and TFP importable by $PYTHON (default python3); the PyTorch
-# peers run when $TORCH_PYTHON is set (a venv with a CUDA torch, zuko, nflows). It stops with
-# a message, before any benchmark, when TensorFlow does not import or sees no GPU (the GPU
+# peers run when $TORCH_PYTHON is set (a venv with a CUDA torch, zuko, nflows, normflows). It
+# stops with a message, before any benchmark, when TensorFlow does not import or sees no GPU (the GPU
 # machine sometimes lent to this project had no TensorFlow: this script is ready for one
 # that has it). Quality benchmarks (bits/dim, KL gaps) are left to the CPU: they train the
 # same numbers on any device, only faster.
@@ -32,5 +32,5 @@ nvidia-smi -L || true
 torch_args=()
 if [ -n "${TORCH_PYTHON:-}" ]; then torch_args=(--torch_python="$TORCH_PYTHON"); fi
 mkdir -p "$out"
-"$python" -m benchmarks.run --only=maf_vs_tfp,made_block_sparse,glow_vs_tfp,spline_speed \
+"$python" -m benchmarks.run --only=maf_vs_tfp,made_block_sparse,image_flows_speed,vector_flows_speed \
   "${torch_args[@]}" --out="$out/ACCELERATOR.md"

@@ -1,18 +1,19 @@
 """Runs every benchmark, one after another, and writes their tables to one file.
 
   python -m benchmarks.run                      # all: several hours on 2 CPU cores
-  python -m benchmarks.run --only=maf_vs_tfp,spline_speed
+  python -m benchmarks.run --only=maf_vs_tfp,vector_flows_speed
   python -m benchmarks.run --quick              # every benchmark's smoke mode (~15 min)
 
 from the repository root. Each benchmark is its own process (`python benchmarks/NAME.py
 ARGS`, its output streamed here too); `benchmarks/results/RESULTS.md` (or `--out`) gets a
 header with the date, the machine (CPU, cores, GPUs TensorFlow sees) and the library
-versions (ours, TF, TFP, Keras; torch, zuko, nflows, sbi under `--torch_python`), then each
-benchmark's command, wall time and full output. It is rewritten after every benchmark (a
-temporary file renamed), so an interrupted run keeps what finished. README's tables are
-copied from that file. The PyTorch peers run under `--torch_python` (default
-`$TFP_FLOWS_TORCH_PYTHON`, else `/work/venvs/torch/bin/python` when it exists: a venv with
-`torch==2.13.0 zuko nflows sbi`); without one they are skipped, and the file says so.
+versions (ours, TF, TFP, Keras; torch, zuko, nflows, sbi, normflows under
+`--torch_python`), then each benchmark's command, wall time and full output. It is rewritten
+after every benchmark (a temporary file renamed), so an interrupted run keeps what finished.
+README's tables are copied from that file. The PyTorch peers run under `--torch_python`
+(default `$TFP_FLOWS_TORCH_PYTHON`, else `/work/venvs/torch/bin/python` when it exists: a
+venv with `torch==2.13.0 zuko nflows sbi normflows`); without one they are skipped, and the
+file says so.
 """
 
 import argparse
@@ -34,10 +35,10 @@ BENCHMARKS = {
     "import_time": ([], ["--repeats=1"], False),
     "maf_vs_tfp": ([], QUICK, False),
     "made_block_sparse": ([], QUICK, False),
-    "glow_vs_tfp": ([], QUICK, False),
+    "image_flows_speed": ([], QUICK, True),
     "glow_memory": ([], QUICK, False),
     "scaling": ([], QUICK, False),
-    "spline_speed": ([], QUICK, True),
+    "vector_flows_speed": ([], QUICK, True),
     "ring_of_gaussians": (["--threads=1"], QUICK, True),
     "conditional_mixture": (["--threads=1"], QUICK, True),
     "digits_bits_per_dim": (["--seed=0"], QUICK, False),

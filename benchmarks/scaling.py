@@ -40,7 +40,7 @@ from matplotlib import pyplot
 
 import tfp_flows as tff
 from benchmarks.digits_bits_per_dim import tfp_glow
-from benchmarks.glow_vs_tfp import operations as glow_operations
+from benchmarks.image_flows_speed import image_operations as glow_operations
 from benchmarks.maf_vs_tfp import num_params, tfp_flow, time_pair
 from benchmarks.maf_vs_tfp import operations as maf_operations
 from benchmarks.run import machine
