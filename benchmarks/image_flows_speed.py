@@ -143,11 +143,12 @@ def torch_worker(args):
   """Builds normflows' peers, checks them, and serves timing requests."""
   protocol = side_by_side.worker_protocol()
   import torch
+  import torch.utils.flop_counter
   torch.set_num_threads(args.torch_threads)
   torch.manual_seed(0)
   x = torch.from_numpy(images(args.batch, args.size)).permute(0, 3, 1, 2).contiguous()
   dims = x[0].numel()
-  ops, params = {}, {}
+  ops, params, flops = {}, {}, {}
   for name, build in (("normflows Glow", normflows_glow),
                       ("normflows RealNVP", normflows_realnvp)):
     model = build(args)
@@ -166,8 +167,11 @@ def torch_worker(args):
         log_prob, sample)
     assert torch.isfinite(ops[name]["log_prob"]()).all(), name
     assert tuple(ops[name]["sample"]().shape) == tuple(x.shape), name
+    with torch.utils.flop_counter.FlopCounterMode(display=False) as counter:
+      ops[name]["log_prob"]()
+    flops[name] = counter.get_total_flops() / args.batch
   side_by_side.serve(protocol, ops, {
-      "params": params, "versions": side_by_side.versions(("torch", "normflows", "numpy")),
+      "params": params, "flops": flops, "versions": side_by_side.versions(("torch", "normflows", "numpy")),
       "threads": torch.get_num_threads(), "interop_threads": torch.get_num_interop_threads(),
       "python": sys.executable})
 
@@ -219,6 +223,30 @@ def tf_models(args, x):
     assert sample.min() >= 0 and sample.max() <= 255, name
     assert np.all(sample == np.round(sample)), name
   return models
+
+
+def log_prob_flops(dist, x):
+  """FLOPs per image of `dist.log_prob(x)`'s matmuls and convolutions (TF's graph
+  profiler; torch's FlopCounterMode counts the same ops on the peers' side)."""
+  import tensorflow as tf
+  graph = tf.function(dist.log_prob).get_concrete_function(x).graph
+  options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+  options["output"] = "none"
+  profile = tf.compat.v1.profiler.profile(graph, options=options)
+  return profile.total_float_ops / x.shape[0]
+
+
+def print_flops(models, x, peers, results):
+  """GFLOP per image of each model's log_prob, and log_prob ms per GFLOP (the median)."""
+  flops = {name: log_prob_flops(dist, x) for name, dist in models.items()}
+  if peers:
+    flops.update(peers.info["flops"])
+  print("\nlog_prob GFLOP per image (matmuls and convolutions) and ms per GFLOP:")
+  for name, count in flops.items():
+    labels = [name + xla for xla in ("", " [xla]") if (name + xla, "log_prob") in results]
+    speeds = ", ".join(f"{label} {results[label, 'log_prob'][0] / x.shape[0] / (count / 1e9):.2f}"
+                       for label in labels)
+    print(f"  {name:<22}{count / 1e9:>8.3f}   {speeds}")
 
 
 def print_layout(args, repeats, target_s):
@@ -277,6 +305,7 @@ def main():
   peers_of = {ours: [p for p in theirs if p in peer_names or p.startswith("TFP")]
               for ours, theirs in PEERS.items()}
   side_by_side.print_ours_over_peers(results, OPS, peers_of)
+  print_flops(models, x, peers, results)
   side_by_side.print_footer(fairness, started)
 
 

@@ -49,6 +49,11 @@ its train step <= 0.7x; ours spline MAF and spline coupling < 1.0x the faster of
 nflows' of the same kind on train step and log_prob; spline MAF train step and log_prob
 <= 1.4x ours affine MAF's; spline coupling sample <= 1.5x its log_prob.
 
+The floor: after the table, the matmuls alone of a MAF log_prob at these sizes (L dense
+MLPs of a MADE's shapes, no masks, no transform; `matmul_floor`), timed in this process
+with XLA off and on, with its GFLOP/s; each MAF's log_prob (fastest repeat) over the
+faster floor says how close to this machine's limit it runs.
+
 Threads: TF with its defaults (intra-op and inter-op pools of os.cpu_count() threads);
 torch with `torch.set_num_threads(--torch_threads)` (default: the CPU count, i.e. 2 here,
 the same number TF's intra-op pool has), inter-op threads left at its default. The last
@@ -58,7 +63,7 @@ torch with 2 threads slows down many-fold (a D=4, hidden 16 toy at load 3: 9 ms 
 step with 1 thread, 250-470 ms with 2) while TF degrades gracefully: run this on an
 otherwise idle machine (see the load averages it prints), or also with --torch_threads=1.
 
-Run from the repository root (CPU; an estimated 8 minutes; --quick took 6 minutes at load 5):
+Run from the repository root (CPU; 3.5 minutes on an idle machine; --quick took 6 minutes at load 5):
   PYTHONPATH=. .venv/bin/python benchmarks/vector_flows_speed.py
   PYTHONPATH=. .venv/bin/python benchmarks/vector_flows_speed.py --quick --no_torch
 Options: --dim, --layers, --hidden=256,256, --batch, --repeats, --no_torch,
@@ -249,6 +254,53 @@ def print_goals(results):
             f"goal {bound}: {'met' if met else 'NOT met'}")
 
 
+def matmul_floor(args, repeats, target_s):
+  """{"tf.function"/"xla": ms} of the matmuls alone of a MAF's `log_prob` at these sizes:
+  per layer relu(relu(x W1 + b1) W2 + b2) W3 + b3 with dense weights of a MADE's shapes
+  (D -> H... -> 2D), no masks, no transform, no log-det: what any MAF's `log_prob` computes
+  at least, so `ours / floor` says how far from the limit of this machine it is."""
+  import tensorflow as tf
+  rng = np.random.default_rng(0)
+  sizes = [args.dim] + list(args.hidden) + [2 * args.dim]
+  layers = [[(tf.constant((rng.normal(size=(a, b)) / np.sqrt(a)).astype(np.float32)),
+              tf.constant(np.zeros(b, np.float32))) for a, b in zip(sizes[:-1], sizes[1:])]
+            for _ in range(args.layers)]
+  x = tf.constant(data(args.batch, args.dim))
+
+  def matmuls(x):
+    total = tf.zeros([x.shape[0]])
+    for weights in layers:
+      h = x
+      for i, (w, b) in enumerate(weights):
+        h = tf.matmul(h, w) + b
+        if i < len(weights) - 1:
+          h = tf.nn.relu(h)
+      total += tf.reduce_sum(h, -1)
+    return total
+
+  floors = {}
+  for label, jit in (("tf.function", False), ("xla", True)):
+    f = tf.function(matmuls, jit_compile=jit)
+    run = lambda n, f=f: side_by_side.cpu_and_wall(lambda: f(x), n)
+    run(2)
+    n = max(1, round(target_s * 1e3 / run(1)[0]))
+    floors[label] = min(run(n)[0] for _ in range(repeats))
+  flops = 2 * args.batch * args.layers * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+  return floors, flops
+
+
+def print_floor(results, floors, flops):
+  """The matmul floor and each MAF's `log_prob` against it (fastest repeats)."""
+  print(f"\nmatmul floor of a MAF log_prob ({flops / 1e6:.1f} MFLOP a call; fastest repeat): "
+        + ", ".join(f"{label} {ms:.2f} ms ({flops / ms / 1e6:.1f} GFLOP/s)"
+                    for label, ms in floors.items()))
+  best_floor = min(floors.values())
+  for name in ("ours affine MAF", "TFP MAF", "zuko MAF", "nflows affine MAF"):
+    for xla in (XLA if name in ("ours affine MAF", "TFP MAF") else ("",)):
+      if (name + xla, "log_prob") in results:
+        print(f"  {name + xla + ' log_prob':<36} / floor {results[name + xla, 'log_prob'][1] / best_floor:>6.2f}")
+
+
 def print_ratios(results, peers):
   """Spline/affine and sample/log_prob ratios of ours, and ours / peer of the same kind."""
   ratio = lambda *a: side_by_side.ratio(results, *a)
@@ -305,9 +357,12 @@ def main():
   results, fairness = side_by_side.time_models(
       models, lambda d, jit: tf_operations(d, args.batch, jit), peers, OPS, repeats, target_s)
 
+  floors, flops = matmul_floor(args, repeats, target_s)
+
   side_by_side.print_times(results, OPS, 1, "ms per call")
   print_goals(results)
   print_ratios(results, peer_names)
+  print_floor(results, floors, flops)
   side_by_side.print_footer(fairness, started)
 
 
