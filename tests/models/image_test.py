@@ -1,5 +1,6 @@
-"""RealNVP and Glow builders: shared checks on tiny images, the dequantized bound, sampling,
-one network pass per coupling, ActNorm start, a short fit, class-conditional flows, errors."""
+"""RealNVP (masked and packed checkerboards) and Glow builders: shared checks on tiny images,
+the dequantized bound, sampling, one network pass per coupling, ActNorm start, a short fit,
+class-conditional flows, gradient checkpointing, errors."""
 
 import keras
 import numpy as np
@@ -17,6 +18,8 @@ SHAPE = [4, 4, 2]
 BUILDERS = {
     "realnvp": lambda **kw: tff.models.realnvp(SHAPE, num_scales=2, hidden_channels=4,
                                                num_blocks=1, **kw),
+    "realnvp_packed": lambda **kw: tff.models.realnvp(SHAPE, num_scales=2, hidden_channels=4,
+                                                      num_blocks=1, checkerboard="packed", **kw),
     "glow": lambda **kw: tff.models.glow(SHAPE, levels=2, depth=2, hidden_channels=4, seed=0,
                                          **kw),
     "glow_learned_prior": lambda **kw: tff.models.glow(SHAPE, levels=2, depth=2,
@@ -83,7 +86,8 @@ def test_log_prob_runs_each_coupling_network_once(name):
   dist = BUILDERS[name](num_bins=17)
   couplings = [m for m in dist.bijector.submodules
                if isinstance(m, tff.bijectors.AffineCoupling)]
-  assert len(couplings) == {"realnvp": 10, "glow": 4, "glow_learned_prior": 4}[name]
+  assert len(couplings) == {"realnvp": 10, "realnvp_packed": 10, "glow": 4,
+                            "glow_learned_prior": 4}[name]
   calls = []
   for coupling in couplings:
     network = coupling.network
@@ -109,7 +113,8 @@ def test_a_short_fit_lowers_the_test_bits_per_dim(name):
   train = tff.data.digits("train")[:256]
   test = tff.data.digits("test")[:128]
   dist = (tff.models.realnvp([8, 8, 1], num_scales=2, hidden_channels=8, num_blocks=1,
-                             num_bins=17) if name == "realnvp" else
+                             num_bins=17, checkerboard="packed" if "packed" in name else "masked")
+          if name.startswith("realnvp") else
           tff.models.glow([8, 8, 1], levels=2, depth=2, hidden_channels=16, num_bins=17,
                           seed=0, learned_prior=name == "glow_learned_prior"))
   tff.bijectors.initialize_act_norms(dist, train[:128])
@@ -181,6 +186,12 @@ def test_learned_prior_adds_one_prior_per_split():
      "Expected recompute_gradients to be True or False. Received: recompute_gradients='yes'"),
     (tff.models.realnvp, dict(image_shape=[4, 4, 1], recompute_gradients=1),
      "Expected recompute_gradients to be True or False. Received: recompute_gradients=1"),
+    (tff.models.realnvp, dict(image_shape=[4, 4, 1], checkerboard="dense"),
+     "Expected checkerboard='masked' or 'packed'. Received: checkerboard='dense'"),
+    (tff.models.realnvp, dict(image_shape=[12, 12, 1], num_scales=3, checkerboard="packed"),
+     r"Expected an image width divisible by 2 \*\* num_scales = 8 for checkerboard='packed' "
+     r"\(the checkerboard couplings of every scale pack half of each row\)\. Received: "
+     r"image_shape=\[12, 12, 1\], num_scales=3"),
 ])
 def test_raises_on_bad_shapes_and_counts(builder, kwargs, match):
   with pytest.raises(ValueError, match=match):
@@ -362,3 +373,44 @@ def test_recompute_gradients_is_in_the_recipe_and_survives_a_save_and_reload(tmp
              if isinstance(m, tff.bijectors.AffineCoupling))
   seed = tf.constant([1, 2])
   np.testing.assert_array_equal(loaded.log_prob(x, c, seed=seed), model.log_prob(x, c, seed=seed))
+
+
+def test_packed_realnvp_is_the_masked_layout_with_half_width_checkerboard_networks():
+  """Same couplings, masks and parameters; the checkerboard networks see `[H, W/2, C]`."""
+
+  def couplings_and_network_inputs(dist):
+    couplings = [m for m in dist.bijector.submodules
+                 if isinstance(m, tff.bijectors.AffineCoupling)]
+    inputs = {}
+    for coupling in couplings:
+      network = coupling.network
+      network.call = (lambda call, name: lambda u: inputs.__setitem__(name, u.shape[1:])
+                      or call(u))(network.call, coupling.name)
+    dist.log_prob(integer_images(2, 17))
+    return couplings, inputs
+
+  masked, masked_inputs = couplings_and_network_inputs(BUILDERS["realnvp"](num_bins=17))
+  packed, packed_inputs = couplings_and_network_inputs(BUILDERS["realnvp_packed"](num_bins=17))
+  assert [c.name for c in packed] == [c.name for c in masked] == list(packed_inputs)
+  assert sum("checkerboard" in c.name for c in packed) == 7
+  for plain, half in zip(masked, packed):
+    np.testing.assert_array_equal(half.mask, plain.mask)
+    height, width, channels = masked_inputs[plain.name]
+    expected = [height, width // 2 if "checkerboard" in plain.name else width, channels]
+    assert packed_inputs[half.name].as_list() == expected, half.name
+  assert ([v.shape for v in BUILDERS["realnvp_packed"]().trainable_variables]
+          == [v.shape for v in BUILDERS["realnvp"]().trainable_variables])
+
+
+def test_packed_checkerboard_is_in_the_recipe_and_survives_a_save_and_reload(tmp_path):
+  dist = perturbed("realnvp_packed", num_bins=17)
+  assert dist.recipe["arguments"]["checkerboard"] == "packed"
+  assert BUILDERS["realnvp"]().recipe["arguments"]["checkerboard"] == "masked"
+  model = tff.keras.FlowModel(dist, seed=0)
+  path = str(tmp_path / "flow.keras")
+  model.save(path)
+  loaded = keras.models.load_model(path)
+  assert loaded.distribution.recipe == dist.recipe
+  x, seed = integer_images(4, 17), tf.constant([3, 4])
+  np.testing.assert_array_equal(loaded.distribution.log_prob(x, seed=seed),
+                                dist.log_prob(x, seed=seed))

@@ -26,8 +26,8 @@ tfd = tfp.distributions
 
 @recipe.builder
 def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bins=256,
-            logit_alpha=0.05, num_classes=None, recompute_gradients=False, dtype=tf.float32,
-            validate_args=False, name="realnvp"):
+            logit_alpha=0.05, num_classes=None, recompute_gradients=False,
+            checkerboard="masked", dtype=tf.float32, validate_args=False, name="realnvp"):
   """RealNVP (Dinh et al. 2017, section 4.1), data to latent at each scale:
 
   3 checkerboard couplings, squeeze, 3 channel couplings, factor out half the channels,
@@ -51,6 +51,12 @@ def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bin
       and recomputes them there instead, for about one more forward pass of every
       network per step (`tff.bijectors.Coupling`). Outputs and gradients are those of the
       plain flow.
+    checkerboard: what a checkerboard coupling's network sees. "masked" (the paper's): the
+      masked image `m * x`, `[H, W, C]`. "packed": each row's copied pixels packed into
+      `[H, W/2, C]`, predicting the transformed pixels packed the same way (normflows'
+      checkerboard split; mask "packed_checkerboard"), which halves those networks' work.
+      The same pixels are copied and transformed either way; the networks differ, so the
+      two are different flows. "packed" needs W divisible by `2 ** num_scales`.
 
   Example:
     >>> flow = tff.models.realnvp([4, 4, 1], num_scales=2, hidden_channels=4, num_blocks=1,
@@ -60,8 +66,17 @@ def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bin
     (TensorShape([2]), TensorShape([3, 4, 4, 1]))
   """
   _parts.check_count(num_scales=num_scales, hidden_channels=hidden_channels)
+  if checkerboard not in ("masked", "packed"):
+    raise ValueError(f"Expected checkerboard='masked' or 'packed'. Received: "
+                     f"checkerboard={checkerboard!r}")
   context_shape = label_context(num_classes)
   image_shape = checked_image_shape(image_shape, 2 ** (num_scales - 1), "num_scales")
+  if checkerboard == "packed" and image_shape[1] % 2 ** num_scales:
+    raise ValueError(
+        f"Expected an image width divisible by 2 ** num_scales = {2 ** num_scales} for "
+        f"checkerboard='packed' (the checkerboard couplings of every scale pack half of each "
+        f"row). Received: image_shape={image_shape}, num_scales={num_scales}")
+  board = "checkerboard" if checkerboard == "masked" else "packed_checkerboard"
   last = [d // 2 ** (num_scales - 1) for d in image_shape[:2]]
   if last[0] * last[1] < 2:
     raise ValueError(
@@ -78,10 +93,8 @@ def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bin
   def scale(shape, index):
     """Data-to-latent list of the bijectors of scale `index` and the ones below it."""
     if index == num_scales - 1:
-      return [coupling(shape, "checkerboard", i % 2, f"s{index}_checkerboard_{i}")
-              for i in range(4)]
-    layers = [coupling(shape, "checkerboard", i % 2, f"s{index}_checkerboard_{i}")
-              for i in range(3)]
+      return [coupling(shape, board, i % 2, f"s{index}_checkerboard_{i}") for i in range(4)]
+    layers = [coupling(shape, board, i % 2, f"s{index}_checkerboard_{i}") for i in range(3)]
     squeezed = squeezed_shape(shape)
     layers.append(tfb.Invert(bijectors.Squeeze(2), name=f"{name}_s{index}_squeeze"))
     layers += [coupling(squeezed, "channel", i % 2, f"s{index}_channel_{i}")

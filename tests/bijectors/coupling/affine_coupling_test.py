@@ -120,7 +120,7 @@ def test_custom_keras_network_and_trainable_variables():
 
 @pytest.mark.parametrize("kwargs,match", [
     (dict(event_shape=[4], mask="channel"), "Expected mask='half' or 'checkerboard' for vectors"),
-    (dict(event_shape=[4, 4, 2], mask="half"), "'channel' or 'checkerboard' for images"),
+    (dict(event_shape=[4, 4, 2], mask="half"), "'channel', 'checkerboard' or 'packed_checkerboard' for images"),
     (dict(event_shape=[4], mask="stripes"), "Expected mask in"),
     (dict(event_shape=[4], parity=2), "Expected parity 0 or 1"),
     (dict(event_shape=[1], mask="half"), "Expected both halves"),

@@ -1,6 +1,6 @@
 """Coupling: shared checks for every transform and mask (spline inputs beyond its interval
-included), identity start, context reaching the network, one network pass, recomputed
-gradients, errors."""
+included), the packed checkerboard's pixels and Jacobian, identity start, context reaching
+the network, one network pass, recomputed gradients, errors."""
 
 import numpy as np
 import pytest
@@ -23,6 +23,8 @@ CASES = [  # (event shape, mask, parity, transform)
     ([2, 2, 4], "channel", 0, MIXTURE),
     ([4], "half", 0, "spline"),
     ([4], "half", 0, "mixture_cdf"),
+    ([4, 4, 2], "packed_checkerboard", 0, SPLINE),
+    ([3, 4, 2], "packed_checkerboard", 1, MIXTURE),  # An odd height.
 ]
 IDS = [f"{c[0]}-{c[1]}-{c[2]}-{c[3] if isinstance(c[3], str) else type(c[3]).__name__}"
        for c in CASES]
@@ -56,6 +58,35 @@ def test_spline_coupling_checks_hold_beyond_the_interval(dtype):
   bijector_checks.check_bijector(bijector, tf.constant(z, dtype), event_ndims=1)
 
 
+@pytest.mark.parametrize("parity", [0, 1])
+def test_packed_checkerboard_transforms_the_checkerboard_pixels_from_half_width_packs(parity):
+  """The packed checkerboard copies the checkerboard's pixels, feeds its network the copied
+  pixels `[H, W/2, C]` and nothing else, and each transformed pixel depends on itself and
+  the copied pixels only (a triangular Jacobian: the log-det's claim)."""
+  event_shape = [3, 4, 1]
+  bijector = perturbed(event_shape, "packed_checkerboard", parity, SPLINE, tf.float64)
+  seen = []
+  network = bijector.network
+  network.call = (lambda call: lambda u, *a: seen.append(u.shape) or call(u, *a))(network.call)
+  x = tf.constant(np.random.default_rng(5).uniform(-1.5, 1.5, size=[2] + event_shape))
+  with tf.GradientTape() as tape:
+    tape.watch(x)
+    z = bijector.inverse(x)
+  jacobian = tape.batch_jacobian(z, x).numpy().reshape(2, 12, 12)
+  assert seen == [tf.TensorShape([2, 3, 2, 1])]
+  copied = tff.bijectors.coupling.coupling_mask(event_shape, "checkerboard", parity)
+  copied = copied.reshape(-1).astype(bool)
+  np.testing.assert_array_equal(z.numpy().reshape(2, 12)[:, copied],
+                                x.numpy().reshape(2, 12)[:, copied])
+  assert np.all(z.numpy().reshape(2, 12)[:, ~copied] != x.numpy().reshape(2, 12)[:, ~copied])
+  transformed_block = jacobian[:, ~copied][:, :, ~copied]
+  np.testing.assert_array_equal(transformed_block * (1 - np.eye(6)), 0.)
+  assert np.all(np.abs(jacobian[:, ~copied][:, :, copied]).sum(-1) > 0)  # It conditions.
+  np.testing.assert_allclose(
+      bijector.inverse_log_det_jacobian(x, event_ndims=3),
+      np.log(np.abs(np.diagonal(transformed_block, axis1=1, axis2=2))).sum(-1), rtol=1e-10)
+
+
 @pytest.mark.parametrize("transform", ["spline", tff.transformers.Affine()])
 def test_identity_transforms_start_as_the_identity(transform):
   bijector = tff.bijectors.Coupling([4, 4, 2], "checkerboard", transform=transform,
@@ -81,6 +112,8 @@ def test_affine_is_the_affine_coupling():
     ([4], "half", [3]),
     ([4, 4, 2], "channel", [3]),
     ([4, 4, 2], "checkerboard", [4, 4, 1]),
+    ([4, 4, 2], "packed_checkerboard", [4, 4, 1]),
+    ([4, 4, 2], "packed_checkerboard", [3]),
 ])
 def test_context_reaches_the_network(event_shape, mask, context_shape):
   bijector = perturbed(event_shape, mask, 0, SPLINE, tf.float64,
@@ -155,3 +188,18 @@ def test_recompute_gradients_keeps_outputs_and_gradients_and_passes_the_shared_c
 def test_raises_on_bad_arguments(kwargs, match):
   with pytest.raises(ValueError, match=match):
     tff.bijectors.Coupling([4], **{"mask": "half", **kwargs})
+
+
+@pytest.mark.parametrize("event_shape,kwargs,match", [
+    ([4, 5, 2], {}, r"Expected an image of even width for mask='packed_checkerboard' \(each "
+     r"row packs half its pixels\)\. Received: event_shape=\[4, 5, 2\]"),
+    ([4], {}, r"Expected mask='half' or 'checkerboard' for vectors \[D\].*Received: "
+     r"mask='packed_checkerboard', event_shape=\[4\]"),
+    ([4, 4, 2], dict(conditional_event_shape=[2, 2, 1]),
+     r"Expected a vector context \[C\] or an image context of the image's height and width "
+     r"\[4, 4, C'\] for mask='packed_checkerboard'\. Received: "
+     r"conditional_event_shape=\[2, 2, 1\]"),
+])
+def test_packed_checkerboard_raises_on_shapes_it_cannot_pack(event_shape, kwargs, match):
+  with pytest.raises(ValueError, match=match):
+    tff.bijectors.Coupling(event_shape, "packed_checkerboard", **kwargs)

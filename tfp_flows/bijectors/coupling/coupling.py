@@ -14,7 +14,7 @@ from tfp_flows.nn import _recompute
 from tfp_flows.bijectors import _checks
 from tfp_flows.bijectors import _one_pass
 
-MASKS = ("half", "checkerboard", "channel")
+MASKS = ("half", "checkerboard", "channel", "packed_checkerboard")
 # The coupling's names for its transforms: Glow's bounded affine scale, NICE's additive
 # coupling, the neural spline, Flow++'s mixture-CDF coupling.
 TRANSFORMS = {"affine": "glow_affine", "additive": "additive", "spline": "spline",
@@ -25,7 +25,8 @@ def coupling_mask(event_shape, mask, parity):
   """1 where the coupling copies its input (and conditions on it), 0 where it transforms.
 
   "half": first half of a vector's entries; "channel": first half of an image's channels;
-  "checkerboard": `(i + j) % 2 == 0` pixels of an image, even entries of a vector.
+  "checkerboard": `(i + j) % 2 == 0` pixels of an image, even entries of a vector;
+  "packed_checkerboard": the same pixels (an image's width must be even).
   `parity=1` swaps the halves.
 
   Example:
@@ -39,11 +40,17 @@ def coupling_mask(event_shape, mask, parity):
   if parity not in (0, 1):
     raise ValueError(f"Expected parity 0 or 1. Received: parity={parity!r}")
   rank = len(event_shape)
-  allowed = {1: ("half", "checkerboard"), 3: ("channel", "checkerboard")}
+  allowed = {1: ("half", "checkerboard"),
+             3: ("channel", "checkerboard", "packed_checkerboard")}
   if mask not in allowed.get(rank, ()):
     raise ValueError(
-        f"Expected mask='half' or 'checkerboard' for vectors [D], 'channel' or 'checkerboard' "
-        f"for images [H, W, C]. Received: mask={mask!r}, event_shape={list(event_shape)}")
+        f"Expected mask='half' or 'checkerboard' for vectors [D], 'channel', 'checkerboard' or "
+        f"'packed_checkerboard' for images [H, W, C]. Received: mask={mask!r}, "
+        f"event_shape={list(event_shape)}")
+  if mask == "packed_checkerboard" and event_shape[1] % 2:
+    raise ValueError(
+        "Expected an image of even width for mask='packed_checkerboard' (each row packs "
+        f"half its pixels). Received: event_shape={list(event_shape)}")
   if mask == "half":
     keep = np.arange(event_shape[0]) < event_shape[0] // 2
   elif mask == "channel":
@@ -68,6 +75,9 @@ def network_shapes(event_shape, mask, parity):
     ([4, 4, 3], [4, 4, 3])
   """
   event_shape = [int(d) for d in event_shape]
+  if mask == "packed_checkerboard":
+    packed = [event_shape[0], event_shape[1] // 2, event_shape[2]]
+    return packed, packed
   sizes = _split_sizes(event_shape, mask)
   if sizes is None:
     return event_shape, event_shape
@@ -83,8 +93,13 @@ class Coupling(_one_pass.OnePassBijector):
   log|tau^-1'|`. The "half" and "channel" masks split the last axis into two contiguous
   parts, and the network sees only the copied part and predicts only the transformed part;
   "checkerboard" feeds the network `m * x` and reads its output at the transformed
-  positions. Both directions are one network pass (Flow++'s mixture-CDF sampling adds a
-  fixed-count root solve), each sharing its pass with its log-det through TFP's cache.
+  positions; "packed_checkerboard" (images) transforms the same pixels, but packs each
+  row's copied pixels into an `[H, W/2, C]` image for the network and reads its output as
+  the transformed pixels packed the same way: half the network's work, as in normflows'
+  checkerboard split. An image context `[H, W, C']` reaches that network packed the same
+  way, both halves side by side: `[H, W/2, 2 C']`. Both directions are one network pass
+  (Flow++'s mixture-CDF sampling adds a fixed-count root solve), each sharing its pass with
+  its log-det through TFP's cache.
 
   Transforms:
     "affine": Glow's affine coupling, `z = (x + t) * sigmoid(h + 2)` (training direction,
@@ -99,7 +114,8 @@ class Coupling(_one_pass.OnePassBijector):
 
   Args:
     event_shape: `[D]` or `[H, W, C]`.
-    mask: "half" (vectors), "channel" (images) or "checkerboard" (both).
+    mask: "half" (vectors), "channel" (images), "checkerboard" (both) or
+      "packed_checkerboard" (images of even width).
     parity: 0 or 1, which half is copied.
     network: a Keras layer `copied -> [..., *transformed, num_params]` (shapes from
       `network_shapes`; called as `network(copied, context)` when conditional), or one of
@@ -151,17 +167,19 @@ class Coupling(_one_pass.OnePassBijector):
                        f"recompute_gradients={recompute_gradients!r}")
     self._event_shape = [int(d) for d in np.reshape(event_shape, [-1])]
     self._mask = coupling_mask(self._event_shape, mask, parity)
+    self._packed = mask == "packed_checkerboard"
     self._transform = transformers.get(
         TRANSFORMS.get(transform, transform) if isinstance(transform, str) else transform)
     self._sizes = _split_sizes(self._event_shape, mask)
     self._parity = parity
     self._conditional_shape = (None if conditional_event_shape is None else
                                [int(d) for d in np.reshape(conditional_event_shape, [-1])])
+    context_shape = self._network_context_shape()
     in_shape, out_shape = network_shapes(self._event_shape, mask, parity)
     num_params = self._transform.num_params
     if network is None or isinstance(network, str):
       network = _default_network(network, in_shape, out_shape, num_params, hidden_units,
-                                 hidden_channels, num_blocks, self._conditional_shape,
+                                 hidden_channels, num_blocks, context_shape,
                                  tf.as_dtype(dtype))
     if recompute_gradients:
       network = _recompute.Recomputed(network)
@@ -169,7 +187,7 @@ class Coupling(_one_pass.OnePassBijector):
     # The flow's dtype: the network's variables' (float32 under a mixed Keras policy, whose
     # compute dtype is bfloat16 or float16; `_network_params` casts its outputs back).
     self._input_dtype = tf.as_dtype(network.variable_dtype)
-    _check_network(network, in_shape, out_shape + [num_params], self._conditional_shape,
+    _check_network(network, in_shape, out_shape + [num_params], context_shape,
                    self._input_dtype)
     self._network_variables = _checks.variables_of(network)
     super().__init__(forward_min_event_ndims=len(self._event_shape), dtype=None,
@@ -192,6 +210,18 @@ class Coupling(_one_pass.OnePassBijector):
   def conditional_event_shape(self):
     return self._conditional_shape
 
+  def _network_context_shape(self):
+    """The context's shape as the network sees it: packed for a packed checkerboard."""
+    shape = self._conditional_shape
+    if not self._packed or shape is None or len(shape) == 1:
+      return shape
+    if len(shape) != 3 or list(shape[:2]) != list(self._event_shape[:2]):
+      raise ValueError(
+          "Expected a vector context [C] or an image context of the image's height and width "
+          f"[{self._event_shape[0]}, {self._event_shape[1]}, C'] for "
+          f"mask='packed_checkerboard'. Received: conditional_event_shape={list(shape)}")
+    return [shape[0], shape[1] // 2, 2 * shape[2]]
+
   def _params(self, kept, conditional_input):
     if (conditional_input is None) != (self._conditional_shape is None):
       raise ValueError(
@@ -203,6 +233,8 @@ class Coupling(_one_pass.OnePassBijector):
     context = _checks.checked_input(tf.convert_to_tensor(conditional_input, kept.dtype),
                                     kept.dtype, self._conditional_shape, self.validate_args,
                                     "conditional_input")
+    if self._packed and len(self._conditional_shape) == 3:
+      context = tf.concat(_packed_halves(context, self._parity), axis=-1)
     return self._network_params(self._network, kept, context)
 
   def _couple(self, u, elementwise, name, conditional_input):
@@ -210,6 +242,11 @@ class Coupling(_one_pass.OnePassBijector):
     u = _checks.checked_input(u, self._input_dtype, self._event_shape, self.validate_args,
                               name)
     event_axes = list(range(-len(self._event_shape), 0))
+    if self._packed:
+      kept, part = _packed_halves(u, self._parity)
+      changed, log_det = elementwise(part, self._params(kept, conditional_input))
+      return (_unpacked(kept, changed, self._parity),
+              tf.reduce_sum(log_det, axis=event_axes))
     if self._sizes is None:  # Checkerboard: mask by multiplication.
       mask = tf.constant(self._mask, u.dtype)
       changed, log_det = elementwise(u, self._params(u * mask, conditional_input))
@@ -230,11 +267,37 @@ class Coupling(_one_pass.OnePassBijector):
 
 
 def _split_sizes(event_shape, mask):
-  """Sizes of the two parts of the last axis for "half"/"channel"; None for checkerboard."""
-  if mask == "checkerboard":
+  """Sizes of the two parts of the last axis for "half"/"channel"; None for checkerboards."""
+  if mask in ("checkerboard", "packed_checkerboard"):
     return None
   first = event_shape[-1] // 2
   return [first, event_shape[-1] - first]
+
+
+def _copied_at_even_columns(height, parity):
+  """`[H, 1, 1]` bools: whether row i copies its even columns (`(i + j + parity)` even)."""
+  return tf.constant(((np.arange(height) + parity) % 2 == 0).reshape([height, 1, 1]))
+
+
+def _packed_halves(u, parity):
+  """`(copied, transformed)` pixels of images `[..., H, W, C]`, each `[..., H, W/2, C]`:
+  row i of a half holds, in order, that row's pixels j with `(i + j + parity) % 2` even
+  (copied) or odd (transformed)."""
+  height, width, channels = u.shape[-3:]
+  pairs = tf.reshape(u, tf.concat([tf.shape(u)[:-3], [height, width // 2, 2, channels]], 0))
+  even, odd = pairs[..., 0, :], pairs[..., 1, :]  # Columns 2k and 2k + 1.
+  copied_even = _copied_at_even_columns(height, parity)
+  return tf.where(copied_even, even, odd), tf.where(copied_even, odd, even)
+
+
+def _unpacked(copied, transformed, parity):
+  """The images `[..., H, W, C]` whose `_packed_halves` are `(copied, transformed)`."""
+  height, half_width, channels = copied.shape[-3:]
+  copied_even = _copied_at_even_columns(height, parity)
+  pairs = tf.stack([tf.where(copied_even, copied, transformed),
+                    tf.where(copied_even, transformed, copied)], axis=-2)
+  return tf.reshape(pairs, tf.concat([tf.shape(copied)[:-3],
+                                      [height, 2 * half_width, channels]], 0))
 
 
 def _check_network(network, in_shape, out_shape, conditional_shape, dtype):
