@@ -12,6 +12,10 @@ Ours (TF, this process), default 32x32x3 8-bit images, batch 32, float32:
                  3 channel couplings, factor out half; the last scale 4 checkerboard
                  couplings; `CouplingResNet` networks (3x3 conv in, 2 residual blocks of two
                  3x3 convs, 3x3 conv out), Glow's bounded scale; the same preprocessing
+  ours RealNVP packed  the same with `checkerboard="packed"`: each checkerboard coupling's
+                 network sees the copied pixels of every row packed into an S x S/2 image
+                 (mask "packed_checkerboard"), as normflows' checkerboard split does; the
+                 same parameters, half the checkerboard networks' work
 TFP (TF, this process):
   TFP Glow       `tfb.Glow(output_shape=[S, S, 3], num_glow_blocks=3, num_steps_per_block=8)`
                  with `GlowDefaultNetwork(num_hidden=128)` couplings and its default exit
@@ -66,7 +70,8 @@ from benchmarks import side_by_side
 OPS = ("train step", "log_prob", "sample")
 XLA = ("", " [xla]")
 PEERS = {"ours Glow": ("TFP Glow", "normflows Glow"),
-         "ours RealNVP": ("normflows RealNVP",)}
+         "ours RealNVP": ("normflows RealNVP",),
+         "ours RealNVP packed": ("normflows RealNVP",)}
 DIFFERENCES = [
     "TFP Glow: a learned prior (exit couplings) for the factored-out channels; ours and "
     "normflows' have standard normal ones.",
@@ -74,7 +79,9 @@ DIFFERENCES = [
     "scale, 3x3-1x1-3x3 ReLU network); its LU 1x1 conv keeps full C x C lower and upper "
     "factors (masked), C^2 + C more parameters a step than ours, the same function class.",
     "normflows RealNVP: its 'checkerboard' split gathers alternate columns into an H x W/2 "
-    "image, so each checkerboard network sees half the pixels (ours: a masked H x W input).",
+    "image, so each checkerboard network sees half the pixels (ours RealNVP: a masked H x W "
+    "input; ours RealNVP packed: packed the same way). Its board alternates over channels "
+    "too, (c + i + j) % 2; ours is (i + j) % 2 in every channel.",
     "normflows RealNVP: ConvResidualNet has 1x1 convs in and out (ours 3x3) and no "
     "zero-initialised output layer.",
     "normflows: dequantization noise and D log 256 are applied outside the flow, in the "
@@ -213,6 +220,9 @@ def tf_models(args, x):
       "ours RealNVP": tff.models.realnvp(shape, num_scales=args.realnvp_scales,
                                          hidden_channels=args.realnvp_hidden,
                                          num_blocks=args.realnvp_blocks, num_bins=256),
+      "ours RealNVP packed": tff.models.realnvp(
+          shape, num_scales=args.realnvp_scales, hidden_channels=args.realnvp_hidden,
+          num_blocks=args.realnvp_blocks, num_bins=256, checkerboard="packed"),
       "TFP Glow": tfp_glow(args.hidden, args.depth, args.levels, shape=shape, num_bins=256)}
   tff.bijectors.initialize_act_norms(models["ours Glow"], x)
   models["TFP Glow"].log_prob(x)  # TFP's ActNorms initialise themselves on their first call.

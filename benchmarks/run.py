@@ -36,7 +36,7 @@ BENCHMARKS = {
     "maf_vs_tfp": ([], QUICK, False),
     "made_block_sparse": ([], QUICK, False),
     "image_flows_speed": ([], QUICK, True),
-    "glow_memory": ([], QUICK, False),
+    "glow_memory": ([], QUICK, True),
     "scaling": ([], QUICK, False),
     "vector_flows_speed": ([], QUICK, True),
     "ring_of_gaussians": (["--threads=1"], QUICK, True),

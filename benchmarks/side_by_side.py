@@ -243,15 +243,15 @@ def parameter_counts(models, peers):
 
 def time_models(models, runners_of, peers, ops, repeats, target_s):
   """Times every op of the TF `models` (`runners_of(dist, jit)`: {op: runner}, XLA off and
-  on; labels "name" and "name [xla]") and of the peers, interleaved (`time_ops`); then
-  closes the peers. Returns (results, the CPU-fairness line or None)."""
+  on; labels "name" and "name [xla]"; a model may lack an op) and of the peers, interleaved
+  (`time_ops`); then closes the peers. Returns (results, the CPU-fairness line or None)."""
   runners = {jit: {name: runners_of(d, jit) for name, d in models.items()}
              for jit in (False, True)}
   peer_names = list(peers.info["params"]) if peers else []
 
   def entries_of(op):
     entries = [(name + (" [xla]" if jit else ""), runners[jit][name][op])
-               for jit in (False, True) for name in models]
+               for jit in (False, True) for name in models if op in runners[jit][name]]
     return entries + [(name, peers.runner(name, op)) for name in peer_names]
 
   results = time_ops(ops, entries_of, repeats, target_s)

@@ -49,10 +49,12 @@ its train step <= 0.7x; ours spline MAF and spline coupling < 1.0x the faster of
 nflows' of the same kind on train step and log_prob; spline MAF train step and log_prob
 <= 1.4x ours affine MAF's; spline coupling sample <= 1.5x its log_prob.
 
-The floor: after the table, the matmuls alone of a MAF log_prob at these sizes (L dense
-MLPs of a MADE's shapes, no masks, no transform; `matmul_floor`), timed in this process
-with XLA off and on, with its GFLOP/s; each MAF's log_prob (fastest repeat) over the
-faster floor says how close to this machine's limit it runs.
+The floors ("matmul floor" rows, timed in the same interleaved repeats as the models): the
+matmuls alone of a MAF log_prob at these sizes (L dense MLPs of a MADE's shapes, no masks,
+no transform; `matmul_floor`), and of a train step (their weights' gradients and a Keras
+Adam step), with XLA off and on, with their GFLOP/s; each MAF's log_prob and train step
+over the faster floor (fastest repeats, and medians) says how close to this machine's
+limit it runs.
 
 Threads: TF with its defaults (intra-op and inter-op pools of os.cpu_count() threads);
 torch with `torch.set_num_threads(--torch_threads)` (default: the CPU count, i.e. 2 here,
@@ -254,17 +256,26 @@ def print_goals(results):
             f"goal {bound}: {'met' if met else 'NOT met'}")
 
 
-def matmul_floor(args, repeats, target_s):
-  """{"tf.function"/"xla": ms} of the matmuls alone of a MAF's `log_prob` at these sizes:
-  per layer relu(relu(x W1 + b1) W2 + b2) W3 + b3 with dense weights of a MADE's shapes
-  (D -> H... -> 2D), no masks, no transform, no log-det: what any MAF's `log_prob` computes
-  at least, so `ours / floor` says how far from the limit of this machine it is."""
+FLOOR = "matmul floor"
+
+
+def matmul_floor(args):
+  """The matmuls alone of a MAF at these sizes: per layer relu(relu(x W1 + b1) W2 + b2) W3 +
+  b3 with dense weights of a MADE's shapes (D -> H... -> 2D), no masks, no transform, no
+  log-det. "log_prob": that forward pass; "train step": its gradient with respect to every
+  weight and a Keras Adam step on them, as a MAF's train step does. What any MAF computes
+  at least, so `ours / floor` says how far from the limit of this machine it is.
+  Returns (`runners(jit)`: {op: runner}, timed with the models; {op: FLOPs a call})."""
+  import keras
   import tensorflow as tf
   rng = np.random.default_rng(0)
   sizes = [args.dim] + list(args.hidden) + [2 * args.dim]
-  layers = [[(tf.constant((rng.normal(size=(a, b)) / np.sqrt(a)).astype(np.float32)),
-              tf.constant(np.zeros(b, np.float32))) for a, b in zip(sizes[:-1], sizes[1:])]
+  layers = [[(tf.Variable((rng.normal(size=(a, b)) / np.sqrt(a)).astype(np.float32)),
+              tf.Variable(np.zeros(b, np.float32))) for a, b in zip(sizes[:-1], sizes[1:])]
             for _ in range(args.layers)]
+  variables = [v for weights in layers for pair in weights for v in pair]
+  optimizer = keras.optimizers.Adam(1e-4)
+  optimizer.build(variables)
   x = tf.constant(data(args.batch, args.dim))
 
   def matmuls(x):
@@ -278,27 +289,41 @@ def matmul_floor(args, repeats, target_s):
       total += tf.reduce_sum(h, -1)
     return total
 
-  floors = {}
-  for label, jit in (("tf.function", False), ("xla", True)):
-    f = tf.function(matmuls, jit_compile=jit)
-    run = lambda n, f=f: side_by_side.cpu_and_wall(lambda: f(x), n)
-    run(2)
-    n = max(1, round(target_s * 1e3 / run(1)[0]))
-    floors[label] = min(run(n)[0] for _ in range(repeats))
-  flops = 2 * args.batch * args.layers * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-  return floors, flops
+  def train_step(x):
+    with tf.GradientTape() as tape:
+      loss = tf.reduce_mean(matmuls(x))
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    return loss
+
+  def runners(jit):
+    return side_by_side.tf_runners({"log_prob": (tf.function(matmuls, jit_compile=jit), x),
+                                    "train step": (tf.function(train_step, jit_compile=jit), x)})
+
+  forward = 2 * args.batch * args.layers * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+  # Backward: each weight's gradient (the forward's FLOPs again) and each layer's input
+  # gradient but the first's (the data needs none).
+  backward = 2 * forward - 2 * args.batch * args.layers * sizes[0] * sizes[1]
+  return runners, {"log_prob": forward, "train step": forward + backward}
 
 
-def print_floor(results, floors, flops):
-  """The matmul floor and each MAF's `log_prob` against it (fastest repeats)."""
-  print(f"\nmatmul floor of a MAF log_prob ({flops / 1e6:.1f} MFLOP a call; fastest repeat): "
-        + ", ".join(f"{label} {ms:.2f} ms ({flops / ms / 1e6:.1f} GFLOP/s)"
-                    for label, ms in floors.items()))
-  best_floor = min(floors.values())
-  for name in ("ours affine MAF", "TFP MAF", "zuko MAF", "nflows affine MAF"):
-    for xla in (XLA if name in ("ours affine MAF", "TFP MAF") else ("",)):
-      if (name + xla, "log_prob") in results:
-        print(f"  {name + xla + ' log_prob':<36} / floor {results[name + xla, 'log_prob'][1] / best_floor:>6.2f}")
+def print_floor(results, flops):
+  """The matmul floors (timed with the models) and each MAF's `log_prob` and train step over
+  the faster one, fastest repeats and medians."""
+  for op in ("log_prob", "train step"):
+    labels = [FLOOR + xla for xla in XLA if (FLOOR + xla, op) in results]
+    print(f"\nmatmul floor of a MAF {op} ({flops[op] / 1e6:.1f} MFLOP a call): "
+          + ", ".join(f"{'xla' if 'xla' in label else 'tf.function'} "
+                      f"{results[label, op][1]:.2f} ms fastest, {results[label, op][0]:.2f} "
+                      f"median ({flops[op] / results[label, op][1] / 1e6:.1f} GFLOP/s)"
+                      for label in labels))
+    fastest = min(results[label, op][1] for label in labels)
+    median = min(results[label, op][0] for label in labels)
+    print(f"  {'over the faster floor':<38}   fastest  median")
+    for name in ("ours affine MAF", "TFP MAF", "zuko MAF", "nflows affine MAF"):
+      for xla in (XLA if name in ("ours affine MAF", "TFP MAF") else ("",)):
+        if (name + xla, op) in results:
+          ms, best = results[name + xla, op][:2]
+          print(f"  {name + xla + ' ' + op:<38}{best / fastest:>9.2f}{ms / median:>8.2f}")
 
 
 def print_ratios(results, peers):
@@ -354,15 +379,16 @@ def main():
         f"float32, bins 8, bound 5, {repeats} repeats of ~{target_s} s per model")
   side_by_side.print_parameters(params, PEERS)
 
+  floor_runners, flops = matmul_floor(args)
+  runners_of = lambda d, jit: (floor_runners(jit) if d is FLOOR
+                               else tf_operations(d, args.batch, jit))
   results, fairness = side_by_side.time_models(
-      models, lambda d, jit: tf_operations(d, args.batch, jit), peers, OPS, repeats, target_s)
-
-  floors, flops = matmul_floor(args, repeats, target_s)
+      {**models, FLOOR: FLOOR}, runners_of, peers, OPS, repeats, target_s)
 
   side_by_side.print_times(results, OPS, 1, "ms per call")
   print_goals(results)
   print_ratios(results, peer_names)
-  print_floor(results, floors, flops)
+  print_floor(results, flops)
   side_by_side.print_footer(fairness, started)
 
 
