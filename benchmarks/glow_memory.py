@@ -148,8 +148,7 @@ def torch_worker(args):
   model = image_flows_speed.normflows_glow(layout)
 
   def log_prob():
-    """The dequantized bound on log P(x) of the integer images, in nats."""
-    return model.log_prob((x + torch.rand_like(x)) / 256, None) - dims * math.log(256)
+    return image_flows_speed.dequantized_log_prob(model, x)
 
   with torch.no_grad():
     log_prob()  # Its ActNorms initialise themselves on their first batch.
@@ -208,6 +207,12 @@ def measured(args, model):
   return record
 
 
+def ratio(a, b, key):
+  """`a[key] / b[key]` formatted, or "n/a" when `b[key]` is not positive (the batch column is
+  a difference of two peaks: at small sizes it can be 0 or below)."""
+  return f"{a[key] / b[key]:.2f}" if b[key] > 0 else "n/a"
+
+
 def print_results(args, results):
   """The table, then the ratios to TFP and normflows, and recompute's to ours."""
   print(f"Glow {args.size}x{args.size}x3, {LEVELS} levels x {DEPTH} steps, {HIDDEN} hidden, "
@@ -225,11 +230,11 @@ def print_results(args, results):
     for r in (ours, recomputed):
       if peer in results:
         theirs = results[peer]
-        print(f"{r['model']} / {peer}: batch B {r['batch_mb'] / theirs['batch_mb']:.2f}, step "
-              f"peak {r['growth_mb'] / theirs['growth_mb']:.2f}")
-  print(f"recompute / ours: batch B {recomputed['batch_mb'] / ours['batch_mb']:.2f}, step peak "
-        f"{recomputed['growth_mb'] / ours['growth_mb']:.2f}, ms/step "
-        f"{recomputed['ms_per_step'] / ours['ms_per_step']:.2f}")
+        print(f"{r['model']} / {peer}: batch B {ratio(r, theirs, 'batch_mb')}, step peak "
+              f"{ratio(r, theirs, 'growth_mb')}")
+  print(f"recompute / ours: batch B {ratio(recomputed, ours, 'batch_mb')}, step peak "
+        f"{ratio(recomputed, ours, 'growth_mb')}, ms/step "
+        f"{ratio(recomputed, ours, 'ms_per_step')}")
   if "normflows" in results:
     print(f"normflows: PyTorch eager{' (XLA is for the TF models only)' if args.xla else ''}, "
           f"{results['normflows']['threads']} threads, no TF runtime in its process and no "

@@ -96,6 +96,13 @@ def images(batch, size):
 
 # ------------------------------------------------------------------ PyTorch worker side.
 
+def dequantized_log_prob(model, x):
+  """The dequantized bound on log P(x) of a normflows model on integer images `x` (NCHW),
+  in nats: uniform noise, [0, 1) scaling and the D log 256 term outside the flow."""
+  import torch
+  return model.log_prob((x + torch.rand_like(x)) / 256, None) - x[0].numel() * math.log(256)
+
+
 def normflows_glow(args):
   """normflows' Glow at our sizes (its example's layout; level 0 is the deepest)."""
   import normflows as nf
@@ -161,8 +168,7 @@ def torch_worker(args):
     model = build(args)
 
     def log_prob(model=model):
-      """The dequantized bound on log P(x) of the integer images, in nats."""
-      return model.log_prob((x + torch.rand_like(x)) / 256, None) - dims * math.log(256)
+      return dequantized_log_prob(model, x)
 
     def sample(model=model):
       return torch.clamp(torch.floor(model.sample(args.batch)[0] * 256), 0, 255)
