@@ -32,5 +32,5 @@ nvidia-smi -L || true
 torch_args=()
 if [ -n "${TORCH_PYTHON:-}" ]; then torch_args=(--torch_python="$TORCH_PYTHON"); fi
 mkdir -p "$out"
-"$python" -m benchmarks.run --only=maf_vs_tfp,made_block_sparse,image_flows_speed,vector_flows_speed \
+"$python" -m benchmarks.run --only=maf_vs_tfp,made_block_sparse,image_flows_speed,vector_flows_speed,mixture_cdf_inverse \
   "${torch_args[@]}" --out="$out/ACCELERATOR.md"

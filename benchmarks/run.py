@@ -8,8 +8,9 @@ from the repository root. Each benchmark is its own process (`python benchmarks/
 ARGS`, its output streamed here too); `benchmarks/results/RESULTS.md` (or `--out`) gets a
 header with the date, the machine (CPU, cores, GPUs TensorFlow sees) and the library
 versions (ours, TF, TFP, Keras; torch, zuko, nflows, sbi, normflows under
-`--torch_python`), then each benchmark's command, wall time and full output. It is rewritten
-after every benchmark (a temporary file renamed), so an interrupted run keeps what finished.
+`--torch_python`), then each benchmark's command, wall time and full output (less
+TensorFlow's C++ start-up lines). It is rewritten after every benchmark (a temporary file
+renamed), so an interrupted run keeps what finished.
 README's tables are copied from that file. The PyTorch peers run under `--torch_python`
 (default `$TFP_FLOWS_TORCH_PYTHON`, else `/work/venvs/torch/bin/python` when it exists: a
 venv with `torch==2.13.0 zuko nflows sbi normflows`); without one they are skipped, and the
@@ -20,6 +21,7 @@ import argparse
 import datetime
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -38,6 +40,7 @@ BENCHMARKS = {
     "image_flows_speed": ([], QUICK, True),
     "glow_memory": ([], QUICK, True),
     "scaling": ([], QUICK, False),
+    "mixture_cdf_inverse": ([], QUICK, False),
     "vector_flows_speed": ([], QUICK, True),
     "ring_of_gaussians": (["--threads=1"], QUICK, True),
     "conditional_mixture": (["--threads=1"], QUICK, True),
@@ -47,6 +50,9 @@ BENCHMARKS = {
     "stability": ([], ["--seeds=0", "--models=maf"], False),
 }
 DEFAULT_TORCH_PYTHON = "/work/venvs/torch/bin/python"
+# TensorFlow's C++ start-up lines (printed before absl's logging starts, whatever
+# TF_CPP_MIN_LOG_LEVEL says): streamed, but left out of the results file.
+TF_CHATTER = re.compile(r"^(I0000|W0000|E0000|WARNING: All log messages before absl)")
 
 
 def torch_python(given):
@@ -131,7 +137,8 @@ def main():
     output = []
     for line in process.stdout:
       print(line, end="", flush=True)
-      output.append(line)
+      if not TF_CHATTER.match(line):
+        output.append(line)
     status = process.wait()
     minutes = (time.perf_counter() - start) / 60
     result = "" if status == 0 else f", FAILED with status {status}"

@@ -50,8 +50,8 @@ nflows' of the same kind on train step and log_prob; spline MAF train step and l
 <= 1.4x ours affine MAF's; spline coupling sample <= 1.5x its log_prob.
 
 The floors ("matmul floor" rows, timed in the same interleaved repeats as the models): the
-matmuls alone of a MAF log_prob at these sizes (L dense MLPs of a MADE's shapes, no masks,
-no transform; `matmul_floor`), and of a train step (their weights' gradients and a Keras
+matmuls alone of a MAF log_prob at these sizes (L dense MLPs of a MADE's shapes, one after
+another, no masks, no transform; `matmul_floor`), and of a train step (their weights' gradients and a Keras
 Adam step), with XLA off and on, with their GFLOP/s; each MAF's log_prob and train step
 over the faster floor (fastest repeats, and medians) says how close to this machine's
 limit it runs.
@@ -260,11 +260,14 @@ FLOOR = "matmul floor"
 
 
 def matmul_floor(args):
-  """The matmuls alone of a MAF at these sizes: per layer relu(relu(x W1 + b1) W2 + b2) W3 +
+  """The matmuls alone of a MAF at these sizes: per layer relu(relu(h W1 + b1) W2 + b2) W3 +
   b3 with dense weights of a MADE's shapes (D -> H... -> 2D), no masks, no transform, no
-  log-det. "log_prob": that forward pass; "train step": its gradient with respect to every
-  weight and a Keras Adam step on them, as a MAF's train step does. What any MAF computes
-  at least, so `ours / floor` says how far from the limit of this machine it is.
+  log-det; layer l + 1 reads the first D of layer l's outputs, so the layers run one after
+  another, as a flow's do (independent MLPs on the same x would run two at a time on two
+  cores and make a floor no flow can reach). "log_prob": that forward pass; "train step":
+  its gradient with respect to every weight and a Keras Adam step on them, as a MAF's train
+  step does. What any MAF computes at least, so `ours / floor` says how far from the limit
+  of this machine it is.
   Returns (`runners(jit)`: {op: runner}, timed with the models; {op: FLOPs a call})."""
   import keras
   import tensorflow as tf
@@ -279,14 +282,14 @@ def matmul_floor(args):
   x = tf.constant(data(args.batch, args.dim))
 
   def matmuls(x):
-    total = tf.zeros([x.shape[0]])
+    total, h = tf.zeros([x.shape[0]]), x
     for weights in layers:
-      h = x
       for i, (w, b) in enumerate(weights):
         h = tf.matmul(h, w) + b
         if i < len(weights) - 1:
           h = tf.nn.relu(h)
       total += tf.reduce_sum(h, -1)
+      h = h[:, :args.dim]  # The next layer's input, as a flow's layer output is.
     return total
 
   def train_step(x):
@@ -300,9 +303,9 @@ def matmul_floor(args):
                                     "train step": (tf.function(train_step, jit_compile=jit), x)})
 
   forward = 2 * args.batch * args.layers * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-  # Backward: each weight's gradient (the forward's FLOPs again) and each layer's input
-  # gradient but the first's (the data needs none).
-  backward = 2 * forward - 2 * args.batch * args.layers * sizes[0] * sizes[1]
+  # Backward: each weight's gradient (the forward's FLOPs again) and each matmul's input
+  # gradient but the very first's (the data needs none).
+  backward = 2 * forward - 2 * args.batch * sizes[0] * sizes[1]
   return runners, {"log_prob": forward, "train step": forward + backward}
 
 

@@ -122,6 +122,22 @@ def test_first_output_depends_only_on_the_context_and_one_dimension_works():
   np.testing.assert_allclose(out, np.broadcast_to(out[:1], out.shape), atol=1e-6)
 
 
+@pytest.mark.parametrize("block_sparse,num_blocks", [(False, 1), (True, 1), (True, 3)])
+def test_masked_out_weights_never_reach_the_outputs_even_when_not_finite(block_sparse,
+                                                                        num_blocks):
+  made = make("random", block_sparse=block_sparse, num_blocks=num_blocks)
+  x = tf.random.normal([4, 5], seed=1)
+  before = made(x).numpy()
+  for kernel, mask in zip(made.kernels, made_lib.masks(made.degrees, made.hidden_units)):
+    mask = np.repeat(mask, made.params, axis=1) if kernel is made.kernels[-1] else mask
+    kernel.assign(np.where(mask > 0, kernel.numpy(), np.nan))
+  with tf.GradientTape() as tape:
+    out = made(x)
+  np.testing.assert_array_equal(out.numpy(), before)
+  gradients = tape.gradient(out, made.kernels)
+  assert all(np.isfinite(g.numpy()).all() for g in gradients)
+
+
 def test_weights_are_built_at_construction():
   made = make("left-to-right")
   assert made.built and len(made.trainable_weights) == 6
