@@ -13,7 +13,8 @@ from tfp_flows.models import recipe
 def flowpp(image_shape, num_bins=256, levels=2, depth=4, hidden_channels=64,
            num_components=8, dequantization_layers=4, dequantization_hidden_channels=32,
            learned_prior=True, logit_alpha=0.05, num_classes=None, seed=None,
-           recompute_gradients=False, dtype=tf.float32, validate_args=False, name="flowpp"):
+           recompute_gradients=False, checkerboard="masked", dtype=tf.float32,
+           validate_args=False, name="flowpp"):
   """Flow++ (Ho et al. 2019) over `[H, W, C]` integer images of `num_bins` levels.
 
   Data to latent: `VariationalDequantization` (a conditional spline-coupling flow for the
@@ -43,6 +44,8 @@ def flowpp(image_shape, num_bins=256, levels=2, depth=4, hidden_channels=64,
     recompute_gradients: gradient checkpointing of the mixture-CDF couplings' networks (as
       in `glow`): less activation memory per training step, about one more forward pass of
       each network in the backward pass.
+    checkerboard: the dequantizer's checkerboard couplings, "masked" (the paper's) or
+      "packed" (half their networks' work; as `realnvp`'s, and a different flow).
 
   Example:
     >>> flow = tff.models.flowpp([4, 4, 1], num_bins=4, levels=1, depth=1, hidden_channels=4,
@@ -76,7 +79,7 @@ def flowpp(image_shape, num_bins=256, levels=2, depth=4, hidden_channels=64,
                              dtype, validate_args, name, context_shape)
   dequantization = bijectors.VariationalDequantization(
       num_bins, image_shape, num_layers=dequantization_layers,
-      hidden_channels=dequantization_hidden_channels, dtype=dtype,
+      hidden_channels=dequantization_hidden_channels, checkerboard=checkerboard, dtype=dtype,
       validate_args=validate_args, name=f"{name}_dequantization")
   return image.image_flow(image_shape, layers, dequantization, logit_alpha, dtype,
                          validate_args, name, num_classes)

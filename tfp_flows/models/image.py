@@ -66,9 +66,7 @@ def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bin
     (TensorShape([2]), TensorShape([3, 4, 4, 1]))
   """
   _parts.check_count(num_scales=num_scales, hidden_channels=hidden_channels)
-  if checkerboard not in ("masked", "packed"):
-    raise ValueError(f"Expected checkerboard='masked' or 'packed'. Received: "
-                     f"checkerboard={checkerboard!r}")
+  board = bijectors.coupling.coupling.checkerboard_mask(checkerboard)
   context_shape = label_context(num_classes)
   image_shape = checked_image_shape(image_shape, 2 ** (num_scales - 1), "num_scales")
   if checkerboard == "packed" and image_shape[1] % 2 ** num_scales:
@@ -76,7 +74,6 @@ def realnvp(image_shape, num_scales=2, hidden_channels=64, num_blocks=2, num_bin
         f"Expected an image width divisible by 2 ** num_scales = {2 ** num_scales} for "
         f"checkerboard='packed' (the checkerboard couplings of every scale pack half of each "
         f"row). Received: image_shape={image_shape}, num_scales={num_scales}")
-  board = "checkerboard" if checkerboard == "masked" else "packed_checkerboard"
   last = [d // 2 ** (num_scales - 1) for d in image_shape[:2]]
   if last[0] * last[1] < 2:
     raise ValueError(

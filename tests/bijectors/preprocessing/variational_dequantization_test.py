@@ -29,9 +29,13 @@ def dequantizer(perturb=0., **kwargs):
   return bijector
 
 
-def test_starts_as_uniform_dequantization():
+CHECKERBOARDS = ["masked", "packed"]
+
+
+@pytest.mark.parametrize("checkerboard", CHECKERBOARDS)
+def test_starts_as_uniform_dequantization(checkerboard):
   x = levels()
-  variational = dequantizer()
+  variational = dequantizer(checkerboard=checkerboard)
   uniform = tff.bijectors.UniformDequantization(K)
   np.testing.assert_allclose(variational.inverse(x, seed=(1, 2)), uniform.inverse(x, seed=(1, 2)),
                              atol=1e-6)
@@ -39,25 +43,30 @@ def test_starts_as_uniform_dequantization():
                              -4 * np.log(K), atol=1e-5)
 
 
+@pytest.mark.parametrize("checkerboard", CHECKERBOARDS)
 @pytest.mark.parametrize("perturb", [0., 0.5])
-def test_noise_stays_in_the_bin_and_forward_recovers_the_levels(perturb):
-  bijector = dequantizer(perturb)
+def test_noise_stays_in_the_bin_and_forward_recovers_the_levels(perturb, checkerboard):
+  bijector = dequantizer(perturb, checkerboard=checkerboard)
   x = levels(64)
   x_tilde = bijector.inverse(x)
   assert np.all((x_tilde >= x / K) & (x_tilde < (x + 1.) / K))
   np.testing.assert_array_equal(bijector.forward(x_tilde), x)
 
 
-def test_log_q_is_the_density_of_the_noise():
+@pytest.mark.parametrize("checkerboard,num_spline_bins", [("masked", 8), ("packed", 3)])
+def test_log_q_is_the_density_of_the_noise(checkerboard, num_spline_bins):
   """log q(u|x) = log p(e) - log|det du/de|, with the Jacobian from autodiff."""
-  bijector = dequantizer(0.5, dtype=tf.float64)
-  x = tf.cast(levels(5), tf.float64)
-  e = tf.constant(np.random.default_rng(1).logistic(size=[5] + SHAPE))
-  flat = tf.reshape(e, [5, 4])
+  shape = [2, 4, 1]  # Packed: two pixels of each row go to the networks.
+  bijector = dequantizer(0.5, dtype=tf.float64, event_shape=shape, checkerboard=checkerboard,
+                         num_spline_bins=num_spline_bins)
+  assert all(c.transform.num_bins == num_spline_bins for c in bijector.noise_flow)
+  x = tf.cast(levels(5, shape=shape), tf.float64)
+  e = tf.constant(np.random.default_rng(1).logistic(size=[5] + shape))
+  flat = tf.reshape(e, [5, 8])
   with tf.GradientTape() as tape:
     tape.watch(flat)
-    u, log_q = bijector.noise(tf.reshape(flat, [5] + SHAPE), x)
-    u = tf.reshape(u, [5, 4])
+    u, log_q = bijector.noise(tf.reshape(flat, [5] + shape), x)
+    u = tf.reshape(u, [5, 8])
   _, log_det = tf.linalg.slogdet(tape.batch_jacobian(u, flat))
   log_p = tf.reduce_sum(tfd.Logistic(tf.constant(0., tf.float64), 1.).log_prob(flat), -1)
   np.testing.assert_allclose(log_q, log_p - log_det, rtol=1e-9, atol=1e-9)
@@ -130,6 +139,12 @@ def test_validate_args_rejects_non_integer_levels():
     (dict(num_bins=1), "Expected num_bins to be an int >= 2"),
     (dict(event_shape=[4]), r"Expected event_shape \[H, W, C\]"),
     (dict(num_layers=0), "Expected num_layers to be an int >= 1"),
+    (dict(num_spline_bins=0), "Expected num_spline_bins to be an int >= 1. Received: "
+                              "num_spline_bins=0"),
+    (dict(checkerboard="diagonal"), "Expected checkerboard='masked' or 'packed'"),
+    (dict(event_shape=[2, 3, 1], checkerboard="packed"),
+     r"Expected an even image width for checkerboard='packed' .* Received: "
+     r"event_shape=\[2, 3, 1\]"),
 ])
 def test_raises_on_bad_arguments(kwargs, match):
   arguments = {"num_bins": K, "event_shape": SHAPE, **kwargs}

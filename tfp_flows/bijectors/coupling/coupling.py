@@ -21,6 +21,19 @@ TRANSFORMS = {"affine": "glow_affine", "additive": "additive", "spline": "spline
               "mixture_cdf": "flowpp_mixture_cdf"}
 
 
+CHECKERBOARDS = {"masked": "checkerboard", "packed": "packed_checkerboard"}
+
+
+def checkerboard_mask(checkerboard):
+  """The coupling mask of a builder's `checkerboard` argument: "masked" (the network sees
+  the masked image `m * x`) is "checkerboard", "packed" (each row's copied pixels packed
+  into `[H, W/2, C]`) is "packed_checkerboard"; the same pixels either way."""
+  if checkerboard not in CHECKERBOARDS:
+    raise ValueError(f"Expected checkerboard='masked' or 'packed'. Received: "
+                     f"checkerboard={checkerboard!r}")
+  return CHECKERBOARDS[checkerboard]
+
+
 def coupling_mask(event_shape, mask, parity):
   """1 where the coupling copies its input (and conditions on it), 0 where it transforms.
 

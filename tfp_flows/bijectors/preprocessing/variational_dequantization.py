@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows import transformers
 from tfp_flows.bijectors import _checks
 from tfp_flows.bijectors import _one_pass
 from tfp_flows.bijectors.coupling import coupling
@@ -41,6 +42,10 @@ class VariationalDequantization(_one_pass.OnePassBijector):
     event_shape: `[H, W, C]` of the images.
     num_layers: couplings of the noise flow (Flow++: 4), checkerboard masks of
       alternating parity.
+    checkerboard: what their networks see: "masked" (Flow++'s), the masked noise `m * e`,
+      `[H, W, C]`; "packed", each row's copied pixels packed into `[H, W/2, C]` (the image
+      context packed the same way), half the work; W must be even. The same pixels either
+      way, but different networks.
     hidden_channels, num_blocks: size of each coupling's conv ResNet.
     num_spline_bins: bins of each coupling's spline (on [-5, 5]).
     dtype: float dtype of the networks.
@@ -66,8 +71,8 @@ class VariationalDequantization(_one_pass.OnePassBijector):
   """
 
   def __init__(self, num_bins, event_shape, num_layers=4, hidden_channels=32, num_blocks=1,
-               num_spline_bins=8, dtype=tf.float32, validate_args=False,
-               name="variational_dequantization"):
+               num_spline_bins=8, checkerboard="masked", dtype=tf.float32,
+               validate_args=False, name="variational_dequantization"):
     parameters = dict(locals())
     if isinstance(num_bins, bool) or not isinstance(num_bins, (int, np.integer)) or num_bins < 2:
       raise ValueError(f"Expected num_bins to be an int >= 2. Received: num_bins={num_bins!r}")
@@ -78,11 +83,20 @@ class VariationalDequantization(_one_pass.OnePassBijector):
     self._event_shape = [int(d) for d in np.reshape(event_shape, [-1])]
     if len(self._event_shape) != 3 or min(self._event_shape) < 1:
       raise ValueError(f"Expected event_shape [H, W, C]. Received: event_shape={event_shape!r}")
+    if (isinstance(num_spline_bins, bool) or not isinstance(num_spline_bins, (int, np.integer))
+        or num_spline_bins < 1):
+      raise ValueError("Expected num_spline_bins to be an int >= 1. Received: "
+                       f"num_spline_bins={num_spline_bins!r}")
+    mask = coupling.checkerboard_mask(checkerboard)
+    if mask == "packed_checkerboard" and self._event_shape[1] % 2:
+      raise ValueError(f"Expected an even image width for checkerboard='packed' (each row "
+                       f"packs half its pixels). Received: event_shape={event_shape!r}")
     self._input_dtype = tf.as_dtype(dtype)
+    spline = transformers.RationalQuadraticSpline(int(num_spline_bins))  # On [-5, 5].
     with tf.name_scope(name) as scope:
       self._noise_flow = [
-          coupling.Coupling(self._event_shape, "checkerboard", parity=i % 2, network="resnet",
-                            transform="spline", conditional_event_shape=self._event_shape,
+          coupling.Coupling(self._event_shape, mask, parity=i % 2, network="resnet",
+                            transform=spline, conditional_event_shape=self._event_shape,
                             hidden_channels=hidden_channels, num_blocks=num_blocks,
                             dtype=self._input_dtype, name=f"{name}_noise_{i}")
           for i in range(num_layers)]
