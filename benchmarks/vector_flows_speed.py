@@ -51,8 +51,8 @@ nflows' of the same kind on train step and log_prob; spline MAF train step and l
 
 The floors ("matmul floor" rows, timed in the same interleaved repeats as the models): the
 matmuls alone of a MAF log_prob at these sizes (L dense MLPs of a MADE's shapes, one after
-another, no masks, no transform; `matmul_floor`), and of a train step (their weights' gradients and a Keras
-Adam step), with XLA off and on, with their GFLOP/s; each MAF's log_prob and train step
+another, no masks, no transform; `matmul_floor`), and of a train step (their weights'
+gradients and a Keras Adam step), with XLA off and on, with their GFLOP/s; each MAF's log_prob and train step
 over the faster floor (fastest repeats, and medians) says how close to this machine's
 limit it runs.
 

@@ -140,6 +140,7 @@ class MADE(keras.layers.Layer):
     self._masks = masks(self.degrees, self.hidden_units)
     # Output units are laid out [D, params]: each dimension's mask repeats per param.
     self._masks[-1] = np.repeat(self._masks[-1], self.params, axis=1)
+    self._masks = [mask > 0 for mask in self._masks]  # Boolean, for `masked_kernels`.
     # The block-sparse form works in the order: position k has degree k + 1.
     self._order = np.argsort(self.degrees, kind="stable")
     positions = np.arange(1, self.event_size + 1)
@@ -175,9 +176,8 @@ class MADE(keras.layers.Layer):
     "mixed_bfloat16", even outside `call`); pass them to `call` to skip re-masking in a loop.
 
     `where(mask, kernel, 0)`: the values and gradients of `kernel * mask` from a boolean
-    mask, a quarter of a float mask's bytes to read (`benchmarks/vector_flows_speed.py`);
-    and a non-finite weight under a zero of the mask stays out of the outputs."""
-    return [tf.where(tf.constant(mask > 0), kernel, tf.zeros([], kernel.dtype))
+    mask, a quarter of a float mask's bytes to read; and a non-finite weight under a zero of the mask stays out of the outputs."""
+    return [tf.where(tf.constant(mask), kernel, tf.zeros([], kernel.dtype))
             for kernel, mask in zip(self._in_compute_dtype(self.kernels), self._masks)]
 
   def _in_compute_dtype(self, tensors):
