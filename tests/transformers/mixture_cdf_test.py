@@ -41,6 +41,27 @@ def test_logit_space_inverse_tolerance(kind, dtype, tol):
   np.testing.assert_array_less(np.abs(x_hat - x), tol * (1. + np.abs(x)))
 
 
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "xla"])
+def test_inverse_is_exact_where_newton_cycles(jit):
+  # Two coordinates of benchmarks/mixture_cdf_inverse.py (raw parameters, float64) where
+  # Newton cycled between two points of the bracket (the first, until iteration ~45) or left
+  # an exact root for bisection (the second): errors up to 1e-2 under XLA, 1e-6 eager.
+  params = tf.constant([
+      [-1.9293079866286245, 1.2431094045228188, 0.3719239254701887, -1.0112664066030408,
+       -0.6330779629693264, 0.7377645731623829, 1.5372577649766692, -0.9041224285562012,
+       0.4738243031482955, -0.5315698568165262, -0.028142374185274446, 2.9646999504235496,
+       -1.866067266699744, -0.42165335443373086, -3.173958374779756],
+      [0.457413121266904, 1.7028095146449325, -1.0820307900914938, 1.3131498342790429,
+       -0.35353167941835123, -0.10631558743392504, -1.195359521083525, -1.5918191612462276,
+       -0.22004834266139747, 0.6104480130266003, -1.9583657216930408, 1.1943113950283137,
+       0.5026160137892063, 0.6364808144082964, -0.2480523985957399]], tf.float64)
+  x = tf.constant([2.184724396553394, -2.141687270675795], tf.float64)
+  transform = mixture_cdf.MixtureCDFLogit(5)
+  z, _ = transform.inverse_and_log_det(x, params)
+  x_hat, _ = tf.function(transform.forward_and_log_det, jit_compile=jit)(z, params)
+  np.testing.assert_allclose(x_hat, x, rtol=1e-12)
+
+
 @pytest.mark.parametrize("kind", ["logistic", "gaussian"])
 def test_far_tails_are_finite(kind):
   params = mixture_params(tf.float32, size=(4, 4))

@@ -1,4 +1,5 @@
-"""solve_increasing: accuracy, bracketing fallback, implicit gradients, XLA."""
+"""solve_increasing: accuracy, bracketing fallback, Newton cycles, exact roots, implicit
+gradients, XLA."""
 
 import numpy as np
 import pytest
@@ -28,6 +29,22 @@ def test_bisection_fallback_on_a_function_newton_cannot_handle():
   target = tf.constant([-1.5, 0., 1.5], tf.float64)
   x = root_finding.solve_increasing(fn, target, -5., 5.)
   np.testing.assert_allclose(fn(x)[0], target, atol=1e-10)
+
+
+def test_breaks_out_of_a_newton_two_cycle():
+  # f(x) = x / 5 + atan(x): Newton is attracted to the 2-cycle +-4.87 around the root 0 and
+  # stays inside any bracket that holds it; only bisection gets out.
+  fn = lambda x: (0.2 * x + tf.math.atan(x), 0.2 + 1. / (1. + x ** 2))
+  x = root_finding.solve_increasing(fn, tf.constant([0.], tf.float64), -10., 30.)
+  np.testing.assert_allclose(x, [0.], atol=1e-12)
+
+
+def test_stays_at_an_exact_root_once_reached():
+  # Newton reaches x = 1 exactly after a few steps; later steps must not move away from it.
+  target = tf.constant([2.], tf.float64)
+  for num_iterations in range(6, 16):
+    x = root_finding.solve_increasing(cubic(1.), target, -10., 10., num_iterations)
+    np.testing.assert_allclose(x, [1.], rtol=1e-12, err_msg=f"{num_iterations} iterations")
 
 
 def test_gradients_are_the_implicit_ones():

@@ -1,8 +1,15 @@
 """Inverting an increasing elementwise function by safeguarded Newton-bisection.
 
 Fixed iteration count inside `tf.while_loop`, so the solve has static shapes and compiles
-under XLA. Every element keeps a bracket `[lo, hi]` that contains the root; each step tries
-Newton and falls back to bisection when Newton leaves the bracket or is not finite.
+under XLA. Every element keeps a bracket `[lo, hi]` that contains the root, and the latest
+iterate `x` is always one of its ends (both, once `fn(x)` hits the target exactly: the bracket
+then collapses and `x` stays). Each step tries Newton and takes it only if it lands in the
+half of the bracket next to `x` (Dekker's rule); otherwise, or when it is not finite, it
+bisects. Newton landing anywhere in the bracket is not enough: it can then jump between two
+points on either side of the root for ever (an attracting 2-cycle, e.g. a logit mixture CDF
+with one wide component), the bracket shrinking onto the cycle instead of the root, and
+which iteration rounding happens to break it out differs between eager, `tf.function` and
+XLA. With the rule, every step that crosses the root halves the bracket.
 Gradients come from the implicit function theorem (one differentiable Newton step at the
 converged root), not from unrolling the loop.
 """
@@ -33,11 +40,11 @@ def solve_increasing(fn, target, lo, hi, num_iterations=50):
   def body(lo, hi, x):
     value, slope = fn(x)
     residual = stop(value) - target_sg
-    below = residual < 0.
-    lo = tf.where(below, x, lo)
-    hi = tf.where(below, hi, x)
+    lo = tf.where(residual <= 0., x, lo)
+    hi = tf.where(residual >= 0., x, hi)  # Both at an exact root: x stays there.
     newton = x - residual / stop(slope)
-    use_newton = (newton > lo) & (newton < hi) & tf.math.is_finite(newton)
+    # x is an end of [lo, hi]: Newton must stay in the half next to it (False for NaN).
+    use_newton = (newton >= lo) & (newton <= hi) & (tf.abs(newton - x) <= 0.5 * (hi - lo))
     x = tf.where(use_newton, newton, 0.5 * (lo + hi))
     return lo, hi, stop(x)
 
