@@ -214,7 +214,8 @@ class MADE(keras.layers.Layer):
       h = h if identity else tf.gather(h, np.argsort(self._order), axis=-2)
     else:
       for i, (kernel, bias) in enumerate(zip(kernels, self.biases)):
-        h = tf.matmul(h, kernel) + bias
+        # BiasAdd, not `+`: grappler fuses MatMul + BiasAdd (+ ReLU) into one kernel.
+        h = tf.nn.bias_add(tf.matmul(h, kernel), bias)
         if context is not None and i == 0:
           h += tf.matmul(context, self.conditional_kernels[0])
         if context is not None and i == len(self.hidden_units):
