@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the speed benchmarks on a GPU (or whatever accelerator TensorFlow sees), side by side
-# as on the CPU, and writes the same tables to benchmarks/results/ACCELERATOR.md (or $OUT/).
+# as on the CPU, and writes the same tables to benchmarks/results/ACCELERATOR.md (or $OUT/);
+# README.md's tables (the CPU's) are left alone.
 #
 #   benchmarks/accelerator.sh                # from the repository root
 #   PYTHON=/path/to/venv/bin/python TORCH_PYTHON=/path/to/torch/venv/bin/python benchmarks/accelerator.sh
@@ -33,4 +34,4 @@ torch_args=()
 if [ -n "${TORCH_PYTHON:-}" ]; then torch_args=(--torch_python="$TORCH_PYTHON"); fi
 mkdir -p "$out"
 "$python" -m benchmarks.run --only=maf_vs_tfp,made_block_sparse,image_flows_speed,vector_flows_speed,mixture_cdf_inverse \
-  "${torch_args[@]}" --out="$out/ACCELERATOR.md"
+  "${torch_args[@]}" --out="$out/ACCELERATOR.md" --readme=

@@ -48,6 +48,7 @@ import subprocess
 import sys
 import time
 
+from benchmarks import readme
 from benchmarks import side_by_side
 
 MODELS = {"ours": "ours", "ours_recompute": "ours, recompute", "TFP": "TFP",
@@ -241,6 +242,25 @@ def print_results(args, results):
           "tracing: compare it on batch B, not peak RSS or step peak.")
 
 
+def emit_table(args, results):
+  """README's table (`benchmarks/readme.py`): step peak (ms per step) and batch B MB, each
+  model a column, and the ratios under it."""
+  ours, recomputed = results["ours"], results["ours_recompute"]
+  header = ["MB (ms per step)", *(r["model"] for r in results.values())]
+  rows = [["step peak", *(f"{r['growth_mb']:.0f} ({r['ms_per_step']:.0f})"
+                          for r in results.values())],
+          [f"batch {args.batch}", *(f"{r['batch_mb']:.0f}" for r in results.values())]]
+  ratios = [f"recompute / ours: batch {args.batch} {ratio(recomputed, ours, 'batch_mb')}, "
+            f"step peak {ratio(recomputed, ours, 'growth_mb')}, time per step "
+            f"{ratio(recomputed, ours, 'ms_per_step')}"]
+  ratios += [f"{r['model']} / {peer}: batch {args.batch} {ratio(r, results[peer], 'batch_mb')}"
+             for peer in ("TFP", "normflows") if peer in results for r in (ours, recomputed)]
+  readme.emit("glow_memory/memory", readme.markdown(header, rows) + "\n\n" + "; ".join(ratios)
+              + f". Glow {args.size}x{args.size}x3, {LEVELS} levels x {DEPTH} steps, {HIDDEN} "
+              f"hidden, XLA {'on' if args.xla else 'off'}; load average "
+              + ", ".join(f"{r['load']:.1f}" for r in results.values()) + ".")
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--batch", type=int, default=64)
@@ -263,6 +283,7 @@ def main():
     return tf_worker(args)
   results = {model: measured(args, model) for model in models_to_run(args)}
   print_results(args, results)
+  emit_table(args, results)
 
 
 if __name__ == "__main__":

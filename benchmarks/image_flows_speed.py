@@ -65,6 +65,7 @@ import sys
 
 import numpy as np
 
+from benchmarks import readme
 from benchmarks import side_by_side
 
 OPS = ("train step", "log_prob", "sample")
@@ -263,6 +264,44 @@ def print_flops(models, x, peers, results):
     speeds = ", ".join(f"{label} {results[label, 'log_prob'][0] / x.shape[0] / (count / 1e9):.2f}"
                        for label in labels)
     print(f"  {name:<22}{count / 1e9:>8.3f}   {speeds}")
+  return flops
+
+
+def ms_cell(results, name, op, per):
+  """"a / b": `name`'s median ms per image without and with XLA ("a" alone for a peer)."""
+  labels = [name + xla for xla in XLA if (name + xla, op) in results]
+  return " / ".join(readme.significant(results[label, op][0] / per) for label in labels) or "-"
+
+
+def emit_tables(args, results, params, flops, load_start, repeats):
+  """README's tables (`benchmarks/readme.py`): ms per image, and ours / peer."""
+  names = [("ours Glow", "tf.function / XLA"), ("TFP Glow", "tf.function / XLA"),
+           ("normflows Glow", ""), ("ours RealNVP", "masked, tf.function / XLA"),
+           ("ours RealNVP packed", "tf.function / XLA"), ("normflows RealNVP", "")]
+  rows = [[f"{name}{', ' + how if how else ''}",
+           *(ms_cell(results, name, op, args.batch) for op in OPS),
+           f"{flops[name] / 1e9:.3f}" if name in flops else "-", f"{params[name]:,}"]
+          for name, how in names if (name, OPS[1]) in results]
+  readme.emit("image_flows_speed/times", readme.markdown(
+      ["ms per image", *OPS, "log_prob GFLOP per image", "parameters"], rows)
+      + f"\n\n{args.size}x{args.size}x3, batch {args.batch}, float32; Glow {args.levels} "
+      f"levels x {args.depth} steps, {args.hidden} hidden channels; RealNVP "
+      f"{args.realnvp_scales} scales, {args.realnvp_hidden} hidden channels, "
+      f"{args.realnvp_blocks} residual blocks; medians of {repeats} interleaved repeats; load "
+      f"average {load_start.split()[0]} at start, {side_by_side.loadavg().split()[0]} at end.")
+  rows = []
+  for ours, theirs in PEERS.items():
+    for peer in theirs:
+      if (peer, OPS[1]) not in results:
+        continue
+      # A peer in this process is compared at ours' XLA setting, a PyTorch one eager.
+      other = lambda xla: peer + xla if (peer + xla, OPS[1]) in results else peer
+      rows.append([f"{ours} / {peer}", *(" / ".join(
+          readme.number(side_by_side.ratio(results, ours + xla, op, other(xla), op))
+          for xla in XLA) for op in OPS)])
+  readme.emit("image_flows_speed/ratios",
+              readme.markdown(["ours / peer, tf.function / XLA (< 1: ours is faster)", *OPS],
+                              rows))
 
 
 def print_layout(args, repeats, target_s):
@@ -321,7 +360,8 @@ def main():
   peers_of = {ours: [p for p in theirs if p in peer_names or p.startswith("TFP")]
               for ours, theirs in PEERS.items()}
   side_by_side.print_ours_over_peers(results, OPS, peers_of)
-  print_flops(models, x, peers, results)
+  flops = print_flops(models, x, peers, results)
+  emit_tables(args, results, params, flops, load_start, repeats)
   side_by_side.print_footer(fairness, started)
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 import tfp_flows as tff
+from benchmarks import readme
 from benchmarks.maf_vs_tfp import num_params
 from benchmarks.maf_vs_tfp import operations
 from benchmarks.maf_vs_tfp import run_once
@@ -76,16 +77,23 @@ def main():
         f"float32, {repeats} repeats, parameters {num_params(variants['dense']):,} (each)")
   print(f"\n{'operation':<12}{'xla':<5}" + "".join(f"{v:>12}" for v in variants)
         + "".join(f"{v + '/dense':>18}" for v in list(variants)[1:]) + f"{'N':>5}")
+  rows = []
   for jit in (False,) if args.no_xla else (False, True):
     ops = [operations(dist, args.batch, jit) for dist in variants.values()]
     for op in ops[0]:
       (stats, n) = time_all([o[op] for o in ops], repeats, target_s)
       dense_median, dense_min = stats[0]
+      rows.append([op, "XLA" if jit else "tf.function", readme.significant(dense_median),
+                   *(readme.number(median / dense_median) for median, _ in stats[1:])])
       print(f"{op:<12}{'on' if jit else 'off':<5}"
             + "".join(f"{median:>12.2f}" for median, _ in stats)
             + "".join(f"{median / dense_median:>10.2f} ({low / dense_min:.2f})"
                       for median, low in stats[1:]) + f"{n:>5}", flush=True)
   print("ms: median over repeats of the mean of N calls; (x): ratio of the fastest repeats.")
+  readme.emit("made_block_sparse/ratios", readme.markdown(
+      ["operation", "", "dense ms", *(f"{v} / dense" for v in list(variants)[1:])], rows)
+      + f"\n\nD={args.dim}, {args.layers} layers, MADE {list(hidden)}, batch {args.batch}, "
+      f"float32; medians of {repeats} interleaved repeats; < 1: faster than dense.")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 import tfp_flows as tff
+from benchmarks import readme
 
 
 def median_ms(fn, *args, repeats):
@@ -80,9 +81,12 @@ def main():
         "round-trip error |F^-1(F(x)) - x|")
   print(f"{'dtype':<8}{'x':<7}{'xla':<5}{'to latent':>10}{'to data':>9}{'ratio':>7}"
         f"{'median err':>12}{'99.9% err':>11}{'max err':>10}{'max z err':>11}{'inf z':>7}")
+  rows = []
   for dtype in (tf.float32, tf.float64):
     for name, region, jit, latent, data, med, q, worst, z_worst, infinite in transformer_rows(
         dtype, size, repeats):
+      rows.append([name, region, "XLA" if jit else "tf.function", f"{data / latent:.1f}",
+                   f"{med:.1e}", f"{q:.1e}", f"{worst:.1e}", f"{z_worst:.1e}"])
       print(f"{name:<8}{region:<7}{'on' if jit else 'off':<5}{latent:>10.2f}{data:>9.2f}"
             f"{data / latent:>7.1f}{med:>12.1e}{q:>11.1e}{worst:>10.1e}{z_worst:>11.1e}"
             f"{infinite:>7.1%}")
@@ -90,9 +94,20 @@ def main():
   batch = 1024
   print(f"\nmixture_cdf_flow(D) (defaults), batch {batch}: ms per call")
   print(f"{'D':>4} {'xla':<5}{'log_prob':>10}{'sample':>9}{'sample/log_prob':>17}")
+  flows = []
   for dim, jit, log_prob, sample in flow_rows(dims, batch, repeats):
+    flows.append([str(dim), "XLA" if jit else "tf.function", readme.significant(log_prob),
+                  readme.significant(sample), f"{sample / log_prob:.1f}"])
     print(f"{dim:>4} {'on' if jit else 'off':<5}{log_prob:>10.2f}{sample:>9.2f}"
           f"{sample / log_prob:>17.1f}")
+  readme.emit("mixture_cdf_inverse/transformer", readme.markdown(
+      ["dtype", "x", "", "to data / to latent (time)", "median error", "99.9% error",
+       "max error", "max latent error"], rows)
+      + f"\n\n`MixtureCDFLogit(5)` on {size:,} coordinates; error |F^-1(F(x)) - x|, latent "
+      f"error |z' - z|; times: medians of {repeats} calls.")
+  readme.emit("mixture_cdf_inverse/flow", readme.markdown(
+      ["D", "", "log_prob ms", "sample ms", "sample / log_prob"], flows)
+      + f"\n\n`tff.models.mixture_cdf_flow(D)` (its defaults), batch {batch}.")
 
 
 if __name__ == "__main__":

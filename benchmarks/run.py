@@ -11,7 +11,10 @@ versions (ours, TF, TFP, Keras; torch, zuko, nflows, sbi, normflows under
 `--torch_python`), then each benchmark's command, wall time and full output (less
 TensorFlow's C++ start-up lines). It is rewritten after every benchmark (a temporary file
 renamed), so an interrupted run keeps what finished.
-README's tables are copied from that file. The PyTorch peers run under `--torch_python`
+README.md's benchmark tables are written here too: each benchmark prints its tables as
+marked blocks (`benchmarks/readme.py`), and after a benchmark finishes (not with --quick,
+not when it fails) its blocks replace the ones between the same marks in README.md (or
+`--readme`; `--readme=` leaves it alone), each with a line naming this run. The PyTorch peers run under `--torch_python`
 (default `$TFP_FLOWS_TORCH_PYTHON`, else `/work/venvs/torch/bin/python` when it exists: a
 venv with `torch==2.13.0 zuko nflows sbi normflows`); without one they are skipped, and the
 file says so.
@@ -29,6 +32,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from benchmarks import readme  # pylint: disable=wrong-import-position
 from tfp_flows import files  # pylint: disable=wrong-import-position
 
 QUICK = ["--quick"]
@@ -106,6 +110,18 @@ def command_of(name, quick, torch):
   return command
 
 
+def update_readme(path, output, source):
+  """Puts the blocks in a benchmark's `output` into the README at `path` (a temporary file
+  renamed; left alone when there are none). Returns the blocks' names that have no place."""
+  new_blocks = readme.blocks(output)
+  if not new_blocks:
+    return []
+  with open(path) as f:
+    text, homeless = readme.update(f.read(), new_blocks, source)
+  files.write_text(path, text)
+  return homeless
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--only", default=",".join(BENCHMARKS),
@@ -114,17 +130,28 @@ def main():
   parser.add_argument("--torch_python", default=None)
   parser.add_argument("--out", default=os.path.join(REPO, "benchmarks", "results",
                                                     "RESULTS.md"))
+  parser.add_argument("--readme", default=os.path.join(REPO, "README.md"),
+                      help="the README whose tables to rewrite; empty: none (--quick: none)")
   args = parser.parse_args()
   names = [name for name in args.only.split(",") if name]
   unknown = sorted(set(names) - set(BENCHMARKS))
   if unknown:
     parser.error(f"Expected --only among {', '.join(BENCHMARKS)}. Received: {unknown[0]}")
   torch = torch_python(args.torch_python)
+  date = f"{datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"
+  version_lines = versions(torch)
   header = [f"# Benchmarks{' (--quick: smoke runs, not results)' if args.quick else ''}", "",
-            f"- date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}",
-            f"- machine: {machine()}", *[f"- {line}" for line in versions(torch)],
+            f"- date: {date}",
+            f"- machine: {machine()}", *[f"- {line}" for line in version_lines],
             f"- command: python -m benchmarks.run {' '.join(sys.argv[1:])}".rstrip(), ""]
   sections = []
+  readme_path = None if args.quick else args.readme or None
+  if readme_path:
+    with open(readme_path) as f:
+      readme.check_marks(f.read())  # A broken README fails now, not after hours of runs.
+  source = lambda name: (f"*From `python -m benchmarks.run` of {date} (`{name}`; its whole "
+                         f"output in `{os.path.relpath(args.out, REPO)}`): {machine()}; "
+                         + "; ".join(version_lines) + ".*")
   os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
   env = {**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "2"}
   for name in names:
@@ -145,7 +172,11 @@ def main():
     sections.append(f"## {name}\n\n`PYTHONPATH=. {shown}` ({minutes:.1f} min{result})\n\n"
                     "```\n" + "".join(output).rstrip() + "\n```\n")
     files.write_text(args.out, "\n".join(header + sections))
-  print(f"\nwrote {args.out}")
+    if readme_path and status == 0:
+      homeless = update_readme(readme_path, "".join(output), source(name))
+      for block in homeless:
+        print(f"note: {readme_path} has no place for the table {block!r}")
+  print(f"\nwrote {args.out}" + (f" and the tables in {readme_path}" if readme_path else ""))
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ from benchmarks.digits_bits_per_dim import tfp_glow
 from benchmarks.image_flows_speed import image_operations as glow_operations
 from benchmarks.maf_vs_tfp import num_params, tfp_flow, time_pair
 from benchmarks.maf_vs_tfp import operations as maf_operations
+from benchmarks import readme
 from benchmarks.run import machine
 
 FULL = dict(batches=(64, 256, 1024, 4096), dim=16, dims=(2, 8, 32, 128, 256), batch=512,
@@ -100,11 +101,6 @@ def glow_point(size, c, jit):
   return (num_params(ours), num_params(theirs)), per_image, levels
 
 
-def digits(value):
-  """Three significant digits, never an exponent: 1234, 12.3, 0.123."""
-  return f"{value:.{max(0, 2 - int(np.floor(np.log10(value))))}f}"
-
-
 def table(title, x_name, rows, ops, unit):
   """Markdown lines: one row per swept value, ours/TFP ms and their ratio for each op."""
   head = [x_name, "params ours / TFP"]
@@ -116,9 +112,23 @@ def table(title, x_name, rows, ops, unit):
     line = [str(x), f"{ours_n:,} / {tfp_n:,}"]
     for op in ops:
       ours_ms, tfp_ms, min_ratio = cells[op]
-      line += [digits(ours_ms), digits(tfp_ms), f"{ours_ms / tfp_ms:.2f} ({min_ratio:.2f})"]
+      line += [readme.significant(ours_ms), readme.significant(tfp_ms), f"{ours_ms / tfp_ms:.2f} ({min_ratio:.2f})"]
     lines.append("| " + " | ".join(line) + " |")
   return lines + [""]
+
+
+def emit_ratios(panels, settings, stem):
+  """README's table (`benchmarks/readme.py`): ours/TFP of every cell of every sweep."""
+  rows = []
+  for title, x_name, _, points, ops in panels:
+    kind = title.split()[0]
+    for x, _, cells, *_ in points:
+      where = f"{x}x{x}x3" if kind == "Glow" else f"{x_name} {x}"
+      rows.append([f"{kind}, {where}", *(readme.number(cells[op][0] / cells[op][1])
+                                         if op in cells else "-" for op in MAF_OPS)])
+  readme.emit("scaling/ratios", readme.markdown(["ours / TFP (medians)", *MAF_OPS], rows)
+              + f"\n\n{settings}; sizes, times, parameter counts and the plot in "
+              f"`benchmarks/results/{stem}.md` and `{stem}.png`.")
 
 
 def plot(path, panels):
@@ -219,6 +229,7 @@ def main(argv=None):
   tff.files.write_text(os.path.join(args.out_dir, f"{stem}.md"), "\n".join(lines))
   plot(os.path.join(args.out_dir, f"{stem}.png"), panels)
   print(f"wrote {os.path.join(args.out_dir, stem)}.md and .png")
+  emit_ratios(panels, settings, stem)
 
 
 if __name__ == "__main__":

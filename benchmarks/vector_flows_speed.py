@@ -78,6 +78,7 @@ import sys
 
 import numpy as np
 
+from benchmarks import readme
 from benchmarks import side_by_side
 
 OPS = ("train step", "log_prob", "sample")
@@ -349,6 +350,87 @@ def print_ratios(results, peers):
   side_by_side.print_ours_over_peers(results, OPS, peers_of)
 
 
+def ms_cell(results, name, op):
+  """"a / b": `name`'s median ms without and with XLA ("a" alone for an eager peer)."""
+  labels = [name + xla for xla in XLA if (name + xla, op) in results]
+  return " / ".join(readme.significant(results[label, op][0]) for label in labels) or "-"
+
+
+def goal_rows(results):
+  """README's goal rows: (goal, ratio with tf.function, ratio with XLA) of ours' medians."""
+  ratio = lambda *a: side_by_side.ratio(results, *a)
+  verdict = lambda r, met: f"{readme.number(r)} ({'met' if met else 'not met'})"
+  rows = []
+  for ours, op, goal in PEER_GOALS:
+    labels = [peer + xla for peer in PEERS[ours] for xla in XLA]
+    peer = side_by_side.fastest(results, labels, op)
+    if peer is None:
+      continue
+    bound = "< 1.0" if goal == "< 1.0" else f"<= {goal}"
+    cells = []
+    for xla in XLA:
+      r = ratio(ours + xla, op, peer, op)
+      cells.append(verdict(r, r < 1.0 if goal == "< 1.0" else r <= goal))
+    rows.append([f"{ours} {op} / {peer} (the fastest peer) {bound}", *cells])
+  for text, a, op_a, b, op_b, goal in GOALS:
+    cells = [verdict(r, r <= goal) for r in
+             (ratio(a + xla, op_a, b + xla, op_b) for xla in XLA)]
+    rows.append([f"ours {text} <= {goal}", *cells])
+  return rows
+
+
+def emit_tables(args, results, params, flops, load_start, repeats):
+  """README's tables (`benchmarks/readme.py`): the affine MAFs' times, the goals, the spline
+  flows against their peers, and the MAFs over the matmul floor."""
+  ratio = lambda *a: side_by_side.ratio(results, *a)
+  sizes = (f"D={args.dim}, {args.layers} layers, MADE {args.hidden}, batch {args.batch}, "
+           f"float32; medians of {repeats} interleaved repeats; load average "
+           f"{load_start.split()[0]} at start, {side_by_side.loadavg().split()[0]} at end")
+  names = [("ours, tf.function / XLA", "ours affine MAF"), ("TFP, tf.function / XLA", "TFP MAF"),
+           ("zuko", "zuko MAF"), ("nflows", "nflows affine MAF"),
+           ("matmul floor, tf.function / XLA", FLOOR)]
+  rows = [[text, *(ms_cell(results, name, op) for op in OPS)] for text, name in names
+          if any((name + xla, OPS[1]) in results for xla in XLA)]
+  counts = ", ".join(f"{name} {params[name]:,}" for _, name in names[:-1] if name in params)
+  readme.emit("vector_flows_speed/affine_maf",
+              readme.markdown(["affine MAF, ms per call", *OPS], rows)
+              + f"\n\nParameters: {counts}. {sizes}.")
+  readme.emit("vector_flows_speed/goals",
+              readme.markdown(["goal (ours' median / the other's)", "ours, tf.function",
+                               "ours, XLA"],
+                              goal_rows(results)))
+  spline = [("spline MAF", "ours spline MAF", "zuko NSF"),
+            ("spline MAF", "ours spline MAF", "nflows MAF"),
+            ("spline coupling", "ours spline coupling", "zuko NSF coupling"),
+            ("spline coupling", "ours spline coupling", "nflows coupling")]
+  rows = [[f"{text} / {peer}", *(" / ".join(readme.number(ratio(ours + xla, op, peer, op))
+                                            for xla in XLA) for op in OPS)]
+          for text, ours, peer in spline if (peer, OPS[1]) in results]
+  counts = ", ".join(f"{name} {params[name]:,}" for name in dict.fromkeys(
+      name for _, *pair in spline for name in pair) if name in params)
+  if rows:  # No PyTorch peers (--no_torch): no table.
+    readme.emit("vector_flows_speed/spline",
+                readme.markdown(["ours / peer, tf.function / XLA", *OPS], rows)
+                + f"\n\nParameters: {counts}. {sizes}.")
+  labels = {op: [FLOOR + xla for xla in XLA if (FLOOR + xla, op) in results]
+            for op in ("log_prob", "train step")}
+  floor = {op: min(results[label, op][1] for label in labels[op]) for op in labels}
+  rows = []
+  for name in ("ours affine MAF", "TFP MAF", "zuko MAF", "nflows affine MAF"):
+    for xla in (XLA if name in ("ours affine MAF", "TFP MAF") else ("",)):
+      if (name + xla, "log_prob") in results:
+        rows.append([name + xla, *(readme.number(results[name + xla, op][1] / floor[op])
+                                   for op in floor)])
+  speeds = "; ".join(f"{op} {flops[op] / 1e6:.0f} MFLOP, "
+                     + ", ".join(f"{'XLA' if 'xla' in label else 'tf.function'} "
+                                 f"{flops[op] / results[label, op][1] / 1e6:.0f} GFLOP/s"
+                                 for label in labels[op]) for op in floor)
+  readme.emit("vector_flows_speed/floor",
+              readme.markdown(["over the faster matmul floor (fastest repeats)",
+                               *(f"{op} / floor" for op in floor)], rows)
+              + f"\n\nThe floor's matmuls: {speeds}.")
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   side_by_side.add_arguments(parser, repeats=7, quick_repeats=2)
@@ -392,6 +474,7 @@ def main():
   print_goals(results)
   print_ratios(results, peer_names)
   print_floor(results, flops)
+  emit_tables(args, results, params, flops, load_start, repeats)
   side_by_side.print_footer(fairness, started)
 
 

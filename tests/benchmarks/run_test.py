@@ -22,6 +22,8 @@ def test_accelerator_script_runs_known_benchmarks():
   text = (BENCHMARKS_DIR / "accelerator.sh").read_text()
   names = re.search(r"--only=([\w,]+)", text).group(1).split(",")
   assert names and set(names) <= set(run.BENCHMARKS), names
+  # Its GPU tables go to ACCELERATOR.md; README's are the CPU's.
+  assert re.search(r"benchmarks\.run [^\n]*--readme=(\s|$)", text.replace("\\\n", " ")), text
 
 
 def test_each_command_is_its_script_with_its_arguments():
