@@ -14,10 +14,10 @@ renamed), so an interrupted run keeps what finished.
 README.md's benchmark tables are written here too: each benchmark prints its tables as
 marked blocks (`benchmarks/readme.py`), and after a benchmark finishes (not with --quick,
 not when it fails) its blocks replace the ones between the same marks in README.md (or
-`--readme`; `--readme=` leaves it alone), each with a line naming this run. The PyTorch peers run under `--torch_python`
-(default `$TFP_FLOWS_TORCH_PYTHON`, else `/work/venvs/torch/bin/python` when it exists: a
-venv with `torch==2.13.0 zuko nflows sbi normflows`); without one they are skipped, and the
-file says so.
+`--readme`; `--readme=` leaves it alone), each with a line naming this run.
+The PyTorch peers run under `--torch_python` (default `$TFP_FLOWS_TORCH_PYTHON`, else
+`/work/venvs/torch/bin/python` when it exists: a venv with `torch==2.13.0 zuko nflows sbi
+normflows`); without one they are skipped, and the file says so.
 """
 
 import argparse
@@ -83,7 +83,7 @@ def versions(torch):
         [torch, "-c", "import importlib.metadata as m\nfor p in ('torch', 'zuko', 'nflows', "
          "'sbi', 'normflows'):\n  try: print(p, m.version(p), end='; ')\n  except "
          "m.PackageNotFoundError: print(p, 'not installed', end='; ')"],
-        capture_output=True, text=True, check=False).stdout.strip()
+        capture_output=True, text=True, check=False).stdout.strip().rstrip(";")
     lines.append(f"PyTorch peers ({torch}): {peers}")
   else:
     lines.append("PyTorch peers: none (no --torch_python): their rows are skipped")
