@@ -267,19 +267,13 @@ def print_flops(models, x, peers, results):
   return flops
 
 
-def ms_cell(results, name, op, per):
-  """"a / b": `name`'s median ms per image without and with XLA ("a" alone for a peer)."""
-  labels = [name + xla for xla in XLA if (name + xla, op) in results]
-  return " / ".join(readme.significant(results[label, op][0] / per) for label in labels) or "-"
-
-
 def emit_tables(args, results, params, flops, load_start, repeats):
   """README's tables (`benchmarks/readme.py`): ms per image, and ours / peer."""
   names = [("ours Glow", "tf.function / XLA"), ("TFP Glow", "tf.function / XLA"),
            ("normflows Glow", ""), ("ours RealNVP", "masked, tf.function / XLA"),
            ("ours RealNVP packed", "tf.function / XLA"), ("normflows RealNVP", "")]
   rows = [[f"{name}{', ' + how if how else ''}",
-           *(ms_cell(results, name, op, args.batch) for op in OPS),
+           *(side_by_side.times_cell(results, name, op, args.batch) for op in OPS),
            f"{flops[name] / 1e9:.3f}" if name in flops else "-", f"{params[name]:,}"]
           for name, how in names if (name, OPS[1]) in results]
   readme.emit("image_flows_speed/times", readme.markdown(

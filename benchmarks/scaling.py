@@ -39,11 +39,11 @@ import tensorflow_probability as tfp
 from matplotlib import pyplot
 
 import tfp_flows as tff
+from benchmarks import readme
 from benchmarks.digits_bits_per_dim import tfp_glow
 from benchmarks.image_flows_speed import image_operations as glow_operations
 from benchmarks.maf_vs_tfp import num_params, tfp_flow, time_pair
 from benchmarks.maf_vs_tfp import operations as maf_operations
-from benchmarks import readme
 from benchmarks.run import machine
 
 FULL = dict(batches=(64, 256, 1024, 4096), dim=16, dims=(2, 8, 32, 128, 256), batch=512,
@@ -112,7 +112,8 @@ def table(title, x_name, rows, ops, unit):
     line = [str(x), f"{ours_n:,} / {tfp_n:,}"]
     for op in ops:
       ours_ms, tfp_ms, min_ratio = cells[op]
-      line += [readme.significant(ours_ms), readme.significant(tfp_ms), f"{ours_ms / tfp_ms:.2f} ({min_ratio:.2f})"]
+      line += [readme.significant(ours_ms), readme.significant(tfp_ms),
+               f"{ours_ms / tfp_ms:.2f} ({min_ratio:.2f})"]
     lines.append("| " + " | ".join(line) + " |")
   return lines + [""]
 

@@ -23,6 +23,8 @@ import subprocess
 import sys
 import time
 
+from benchmarks import readme
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TORCH_PYTHON = "/work/venvs/torch/bin/python"
 
@@ -336,6 +338,13 @@ def print_times(results, ops, per, unit):
       else:
         row += f"{'-':>12}{'':>5}{'':>5}"
     print(row)
+
+
+def times_cell(results, name, op, per=1):
+  """README's "a / b": `name`'s median ms (divided by `per`) without and with XLA ("a" alone
+  for a model timed one way, a PyTorch peer); "-" when it was not timed."""
+  labels = [name + xla for xla in ("", " [xla]") if (name + xla, op) in results]
+  return " / ".join(readme.significant(results[label, op][0] / per) for label in labels) or "-"
 
 
 def ratio(results, a, op_a, b, op_b, use_min=False):

@@ -243,19 +243,27 @@ def print_goals(results):
       print(f"  {text:<48}{'xla' if xla else 'tf.function':<13}{r:>6.2f} ({rm:.2f})  "
             f"goal <= {goal}: {'met' if r <= goal else 'NOT met'}")
   print("\ngoals against the fastest peer of the same kind (any XLA setting for TFP's)")
-  for ours, op, goal in PEER_GOALS:
-    labels = [peer + xla for peer in PEERS[ours] for xla in XLA]
-    peer = side_by_side.fastest(results, labels, op)
+  for ours, op, peer, bound, verdicts in peer_goals(results):
     if peer is None:
       print(f"  {ours + ' ' + op:<40} no peer timed (--no_torch)")
-      continue
-    for xla in XLA:
-      r = ratio(ours + xla, op, peer, op)
-      met = r < 1.0 if goal == "< 1.0" else r <= goal
-      bound = "< 1.0" if goal == "< 1.0" else f"<= {goal}"
+    for xla, (r, met) in verdicts.items():
       print(f"  {ours + xla + ' ' + op:<40} / {peer + ' (fastest)':<28}{r:>6.2f}  "
             f"goal {bound}: {'met' if met else 'NOT met'}")
 
+
+def peer_goals(results):
+  """Per PEER_GOALS entry: (ours, op, the fastest peer timed or None, the goal as text,
+  {xla: (ours / peer of the medians, met)})."""
+  goals = []
+  for ours, op, goal in PEER_GOALS:
+    labels = [peer + xla for peer in PEERS[ours] for xla in XLA]
+    peer = side_by_side.fastest(results, labels, op)
+    verdicts = {}
+    for xla in XLA if peer else ():
+      r = side_by_side.ratio(results, ours + xla, op, peer, op)
+      verdicts[xla] = (r, r < 1.0 if goal == "< 1.0" else r <= goal)
+    goals.append((ours, op, peer, "< 1.0" if goal == "< 1.0" else f"<= {goal}", verdicts))
+  return goals
 
 FLOOR = "matmul floor"
 
@@ -320,15 +328,24 @@ def print_floor(results, flops):
                       f"{results[label, op][1]:.2f} ms fastest, {results[label, op][0]:.2f} "
                       f"median ({flops[op] / results[label, op][1] / 1e6:.1f} GFLOP/s)"
                       for label in labels))
-    fastest = min(results[label, op][1] for label in labels)
-    median = min(results[label, op][0] for label in labels)
     print(f"  {'over the faster floor':<38}   fastest  median")
-    for name in ("ours affine MAF", "TFP MAF", "zuko MAF", "nflows affine MAF"):
-      for xla in (XLA if name in ("ours affine MAF", "TFP MAF") else ("",)):
-        if (name + xla, op) in results:
-          ms, best = results[name + xla, op][:2]
-          print(f"  {name + xla + ' ' + op:<38}{best / fastest:>9.2f}{ms / median:>8.2f}")
+    for label, fastest, median in over_floor(results, op):
+      print(f"  {label + ' ' + op:<38}{fastest:>9.2f}{median:>8.2f}")
 
+
+def over_floor(results, op):
+  """[(label, fastest repeat / the faster floor's, median / the faster floor's)] of each MAF
+  timed for `op` ("log_prob" or "train step")."""
+  floors = [FLOOR + xla for xla in XLA if (FLOOR + xla, op) in results]
+  fastest = min(results[label, op][1] for label in floors)
+  median = min(results[label, op][0] for label in floors)
+  rows = []
+  for name in ("ours affine MAF", "TFP MAF", "zuko MAF", "nflows affine MAF"):
+    for xla in (XLA if name in ("ours affine MAF", "TFP MAF") else ("",)):
+      if (name + xla, op) in results:
+        ms, best = results[name + xla, op][:2]
+        rows.append((name + xla, best / fastest, ms / median))
+  return rows
 
 def print_ratios(results, peers):
   """Spline/affine and sample/log_prob ratios of ours, and ours / peer of the same kind."""
@@ -350,28 +367,13 @@ def print_ratios(results, peers):
   side_by_side.print_ours_over_peers(results, OPS, peers_of)
 
 
-def ms_cell(results, name, op):
-  """"a / b": `name`'s median ms without and with XLA ("a" alone for an eager peer)."""
-  labels = [name + xla for xla in XLA if (name + xla, op) in results]
-  return " / ".join(readme.significant(results[label, op][0]) for label in labels) or "-"
-
-
 def goal_rows(results):
   """README's goal rows: (goal, ratio with tf.function, ratio with XLA) of ours' medians."""
   ratio = lambda *a: side_by_side.ratio(results, *a)
   verdict = lambda r, met: f"{readme.number(r)} ({'met' if met else 'not met'})"
-  rows = []
-  for ours, op, goal in PEER_GOALS:
-    labels = [peer + xla for peer in PEERS[ours] for xla in XLA]
-    peer = side_by_side.fastest(results, labels, op)
-    if peer is None:
-      continue
-    bound = "< 1.0" if goal == "< 1.0" else f"<= {goal}"
-    cells = []
-    for xla in XLA:
-      r = ratio(ours + xla, op, peer, op)
-      cells.append(verdict(r, r < 1.0 if goal == "< 1.0" else r <= goal))
-    rows.append([f"{ours} {op} / {peer} (the fastest peer) {bound}", *cells])
+  rows = [[f"{ours} {op} / {peer} (the fastest peer) {bound}",
+           *(verdict(*verdicts[xla]) for xla in XLA)]
+          for ours, op, peer, bound, verdicts in peer_goals(results) if peer]
   for text, a, op_a, b, op_b, goal in GOALS:
     cells = [verdict(r, r <= goal) for r in
              (ratio(a + xla, op_a, b + xla, op_b) for xla in XLA)]
@@ -389,7 +391,8 @@ def emit_tables(args, results, params, flops, load_start, repeats):
   names = [("ours, tf.function / XLA", "ours affine MAF"), ("TFP, tf.function / XLA", "TFP MAF"),
            ("zuko", "zuko MAF"), ("nflows", "nflows affine MAF"),
            ("matmul floor, tf.function / XLA", FLOOR)]
-  rows = [[text, *(ms_cell(results, name, op) for op in OPS)] for text, name in names
+  rows = [[text, *(side_by_side.times_cell(results, name, op) for op in OPS)]
+          for text, name in names
           if any((name + xla, OPS[1]) in results for xla in XLA)]
   counts = ", ".join(f"{name} {params[name]:,}" for _, name in names[:-1] if name in params)
   readme.emit("vector_flows_speed/affine_maf",
@@ -412,22 +415,18 @@ def emit_tables(args, results, params, flops, load_start, repeats):
     readme.emit("vector_flows_speed/spline",
                 readme.markdown(["ours / peer, tf.function / XLA", *OPS], rows)
                 + f"\n\nParameters: {counts}. {sizes}.")
-  labels = {op: [FLOOR + xla for xla in XLA if (FLOOR + xla, op) in results]
-            for op in ("log_prob", "train step")}
-  floor = {op: min(results[label, op][1] for label in labels[op]) for op in labels}
-  rows = []
-  for name in ("ours affine MAF", "TFP MAF", "zuko MAF", "nflows affine MAF"):
-    for xla in (XLA if name in ("ours affine MAF", "TFP MAF") else ("",)):
-      if (name + xla, "log_prob") in results:
-        rows.append([name + xla, *(readme.number(results[name + xla, op][1] / floor[op])
-                                   for op in floor)])
+  ops = ("log_prob", "train step")
+  labels = {op: [FLOOR + xla for xla in XLA if (FLOOR + xla, op) in results] for op in ops}
+  fastest = {op: {label: best for label, best, _ in over_floor(results, op)} for op in ops}
+  rows = [[label, *(readme.number(fastest[op].get(label, float("nan"))) for op in ops)]
+          for label, *_ in over_floor(results, "log_prob")]
   speeds = "; ".join(f"{op} {flops[op] / 1e6:.0f} MFLOP, "
                      + ", ".join(f"{'XLA' if 'xla' in label else 'tf.function'} "
                                  f"{flops[op] / results[label, op][1] / 1e6:.0f} GFLOP/s"
-                                 for label in labels[op]) for op in floor)
+                                 for label in labels[op]) for op in ops)
   readme.emit("vector_flows_speed/floor",
               readme.markdown(["over the faster matmul floor (fastest repeats)",
-                               *(f"{op} / floor" for op in floor)], rows)
+                               *(f"{op} / floor" for op in ops)], rows)
               + f"\n\nThe floor's matmuls: {speeds}.")
 
 
